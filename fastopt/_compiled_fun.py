@@ -1,0 +1,176 @@
+"""Turning a user's ``@njit`` function into addresses a cached kernel calls.
+
+The kernels in :mod:`fastopt._kernels` that run a user function in compiled
+code receive it as two integer addresses (see
+:mod:`fastopt._kernels.funcptr`).  This module finds those addresses for a
+numba dispatcher and the types of its extra arguments, compiling it (or a
+small adapter that makes its result a contiguous 1-D vector) only the first
+time, and memoises the result for as long as the user's function lives.
+"""
+import weakref
+
+import numba
+import numpy as np
+from numba import njit, types
+from numba.core.dispatcher import Dispatcher
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+from ._kernels.funcptr import function_addresses, function_signature
+
+__all__ = ["is_compiled", "compiled_addresses"]
+
+FLOAT_VECTOR = types.Array(types.float64, 1, "C")
+COMPLEX_VECTOR = types.Array(types.complex128, 1, "C")
+
+# dispatcher -> {(x_type, args_type): (target dispatcher, addresses) | None}
+_ADDRESSES = weakref.WeakKeyDictionary()
+
+
+def is_compiled(fun):
+    """Whether ``fun`` is a numba ``@njit`` dispatcher."""
+    return isinstance(fun, Dispatcher)
+
+
+def _as_float_vector(value):
+    pass
+
+
+def _as_complex_vector(value):
+    pass
+
+
+def _vector_impl(value, dtype):
+    # Implementation chooser shared by the two overloads below.
+    if isinstance(value, types.Array):
+        if value.ndim == 1 and value.layout == "C" and value.dtype == dtype:
+            return lambda value: value  # already what the kernels take
+        if value.ndim == 1:
+            return lambda value: np.ascontiguousarray(value).astype(dtype)
+        if value.ndim == 0:
+            def impl(value):
+                out = np.empty(1, dtype)
+                out[0] = value[()]
+                return out
+            return impl
+
+        def too_many_dims(value):
+            raise ValueError("`fun` return value has more than 1 dimension.")
+        return too_many_dims
+    if isinstance(value, (types.Number, types.Boolean)):
+        def scalar(value):
+            out = np.empty(1, dtype)
+            out[0] = value
+            return out
+        return scalar
+    return None
+
+
+@overload(_as_float_vector)
+def _ov_as_float_vector(value):
+    return _vector_impl(value, types.float64)
+
+
+@overload(_as_complex_vector)
+def _ov_as_complex_vector(value):
+    return _vector_impl(value, types.complex128)
+
+
+def _adapter(fun, x_type):
+    # fun(x, *args) as adapter(x, args) -> C-contiguous 1-D vector of the
+    # point's dtype, whatever scalar or array the user's function returns.
+    if x_type == COMPLEX_VECTOR:
+        @njit
+        def adapter(x, args):
+            return _as_complex_vector(fun(x, *args))
+    else:
+        @njit
+        def adapter(x, args):
+            return _as_float_vector(fun(x, *args))
+    return adapter
+
+
+def _resolve(fun, x_type, args_type):
+    signature = function_signature(x_type, args_type)
+    adapter = _adapter(fun, x_type)
+    try:
+        adapter.compile(signature.args)
+    except TypingError:
+        # The function cannot take these types (for example a real-only
+        # function under the complex step): the caller falls back to
+        # calling it from Python, where the same error reaches the user.
+        return None
+    # The default step depends on the dtype the function returns; the
+    # compiled path assumes float64 (complex128 for the complex step).
+    own = fun.overloads.get((x_type,) + tuple(args_type.types))
+    returned = own.signature.return_type if own is not None else None
+    dtype = getattr(returned, "dtype", returned)
+    if dtype not in (types.float64, types.complex128, types.int64,
+                     types.boolean):
+        return None
+    return adapter, function_addresses(adapter, signature)
+
+
+_SCALARS = (float, int, bool, complex, np.float64, np.int64, np.float32,
+            np.int32, np.complex128, np.bool_)
+
+
+def _args_key(args):
+    # A cheap stand-in for numba.typeof(args) (which costs ~10 us a call):
+    # equal keys imply equal numba types.  None when an argument is of a
+    # kind not covered here; the caller then uses numba.typeof itself.
+    key = []
+    for arg in args:
+        kind = type(arg)
+        if kind is np.ndarray:
+            flags = arg.flags
+            key.append((arg.dtype, arg.ndim, flags.c_contiguous,
+                        flags.f_contiguous, flags.writeable, flags.aligned))
+        elif kind in _SCALARS:
+            key.append(kind)
+        else:
+            return None
+    return tuple(key)
+
+
+def compiled_addresses(fun, args, complex_step=False):
+    """Addresses of ``fun(x, *args)`` for the compiled difference kernels.
+
+    Parameters
+    ----------
+    fun : numba dispatcher
+        The user's ``@njit`` function.
+    args : tuple
+        Extra arguments; only their numba types matter here.
+    complex_step : bool
+        Whether ``x`` is complex128 (the 'cs' method) rather than float64.
+
+    Returns
+    -------
+    (c_addr, jit_addr) or None
+        Addresses of a compiled ``adapter(x, args)`` calling
+        ``fun(x, *args)``; kernels call it as ``fun(x, *(args,))``.
+        None when the function cannot be compiled for these types, or the
+        arguments have no numba type; the caller then calls it from Python.
+    """
+    per_function = _ADDRESSES.get(fun)
+    if per_function is None:
+        per_function = _ADDRESSES[fun] = {}
+    key = _args_key(args)
+    if key is None:
+        try:
+            key = numba.typeof(args)
+        except (ValueError, TypeError):
+            return None
+    key = (complex_step, key)
+    entry = per_function.get(key, False)
+    if entry is False:
+        try:
+            args_type = numba.typeof(args)
+        except (ValueError, TypeError):
+            entry = None
+        else:
+            x_type = COMPLEX_VECTOR if complex_step else FLOAT_VECTOR
+            entry = _resolve(fun, x_type, args_type)
+        per_function[key] = entry
+    return None if entry is None else entry[1]

@@ -1,0 +1,148 @@
+"""The side-by-side demo behind ``python -m fastopt``.
+
+Solves the documented examples with fastopt and with SciPy, checks that the
+answers agree and prints the time each took and the speed-up.
+"""
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from . import _examples as ex
+from . import approx_derivative, check_derivative, group_columns
+
+
+def median_time(call, repeats):
+    """Median seconds per call over ``repeats`` timed batches."""
+    call()  # warm up: compile, fill caches
+    start = time.perf_counter()
+    call()
+    once = time.perf_counter() - start
+    number = max(1, int(2e-3 / max(once, 1e-9)))
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def relative_difference(a, b):
+    """max |a - b| / max(1, |b|), for arrays or sparse arrays."""
+    a = a.toarray() if hasattr(a, "toarray") else np.asarray(a)
+    b = b.toarray() if hasattr(b, "toarray") else np.asarray(b)
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))))
+
+
+def docs_example(x, c1, c2):
+    """The example of approx_derivative's docstring."""
+    return np.array([x[0] * np.sin(c1 * x[1]), x[0] * np.cos(c2 * x[1])])
+
+
+def docs_example_jac(x, c1, c2):
+    return np.array([[np.sin(c1 * x[1]), c1 * x[0] * np.cos(c1 * x[1])],
+                     [np.cos(c2 * x[1]), -c2 * x[0] * np.sin(c2 * x[1])]])
+
+
+def cases(quick):
+    """(name, fastopt call, scipy call, how to compare) for each example."""
+    from scipy.optimize._numdiff import approx_derivative as scipy_approx
+    from scipy.optimize._numdiff import check_derivative as scipy_check
+    from scipy.optimize._numdiff import group_columns as scipy_group
+
+    x_docs = np.array([1.0, 0.5 * np.pi])
+    yield ("docs example, Python, n=2",
+           lambda: approx_derivative(docs_example, x_docs, args=(1, 2)),
+           lambda: scipy_approx(docs_example, x_docs, args=(1, 2)),
+           relative_difference)
+    yield ("check_derivative, docs example",
+           lambda: check_derivative(docs_example, docs_example_jac, x_docs,
+                                    args=(1, 2)),
+           lambda: scipy_check(docs_example, docs_example_jac, x_docs,
+                               args=(1, 2)),
+           lambda a, b: abs(a - b))
+    for n in (2, 100):
+        fun, fun_jit, x0 = ex.dense_problem(n)
+        for label, f in (("Python", fun), ("@njit", fun_jit)):
+            yield (f"dense 3-point, {label}, n={n}",
+                   lambda f=f, x0=x0: approx_derivative(f, x0),
+                   lambda f=f, x0=x0: scipy_approx(f, x0),
+                   relative_difference)
+    n = 10_000 if quick else 100_000
+    for kind in ex.SPARSE_KINDS:
+        fun, fun_jit, x0, structure = ex.sparse_problem(kind, n)
+        for label, f in (("Python", fun), ("@njit", fun_jit)):
+            yield (f"sparse {kind}, {label}, n={x0.size}",
+                   lambda f=f, x0=x0, s=structure: approx_derivative(
+                       f, x0, sparsity=s),
+                   lambda f=f, x0=x0, s=structure: scipy_approx(
+                       f, x0, sparsity=s),
+                   relative_difference)
+    n = 100_000 if quick else 1_000_000
+    for kind in ("banded5", "laplacian2d"):
+        structure = ex.sparse_problem(kind, n)[3].tocsc()
+        yield (f"group_columns {kind}, n={structure.shape[1]}",
+               lambda s=structure: group_columns(s),
+               lambda s=structure: scipy_group(s),
+               lambda a, b: f"{a.max() + 1} vs {b.max() + 1} groups")
+
+
+def first_call_seconds():
+    """Seconds for the first difference of a brand-new @njit function."""
+    from numba import njit
+
+    @njit
+    def fresh(x):
+        return np.array([x[0] * x[1], np.sin(x[0])])
+
+    start = time.perf_counter()
+    approx_derivative(fresh, np.array([1.0, 2.0]))
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    """Run the demo; ``--quick`` keeps it under about 30 s."""
+    parser = argparse.ArgumentParser(
+        prog="python -m fastopt",
+        description="fastopt and SciPy side by side on the documented "
+                    "examples.")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller problems and fewer repeats")
+    options = parser.parse_args(argv)
+    repeats = 3 if options.quick else 7
+
+    header = (f"{'example':42s} {'agreement':>16s} {'scipy':>10s} "
+              f"{'fastopt':>10s} {'speed-up':>9s}")
+    print(header)
+    print("-" * len(header))
+    speedups = []
+    for name, ours, theirs, compare in cases(options.quick):
+        agreement = compare(ours(), theirs())
+        agreement = (f"{agreement:.1e}" if isinstance(agreement, float)
+                     else agreement)
+        t_ours = median_time(ours, repeats)
+        t_theirs = median_time(theirs, repeats)
+        speedups.append(t_theirs / t_ours)
+        print(f"{name:42s} {agreement:>16s} {_fmt(t_theirs):>10s} "
+              f"{_fmt(t_ours):>10s} {t_theirs / t_ours:8.1f}x", flush=True)
+    print("-" * len(header))
+    print(f"median speed-up {statistics.median(speedups):.1f}x over "
+          f"{len(speedups)} examples (agreement: max |fastopt - scipy| / "
+          "max(1, |scipy|))")
+    print(f"first call with a new @njit function: {first_call_seconds():.2f} s "
+          "(includes numba compiling that function)")
+    return 0
+
+
+def _fmt(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Example problems shared by the demo (``python -m fastopt``), the
+benchmarks and the documentation.
+
+Each residual comes twice: as plain NumPy (a "Python callable") and as a
+numba ``@njit`` function written with loops, computing the same values.
+"""
+import numpy as np
+from numba import njit
+
+__all__ = ["cyclic", "cyclic_jit", "broyden_tridiagonal",
+           "broyden_tridiagonal_jit", "pentadiagonal", "pentadiagonal_jit",
+           "bratu", "bratu_jit", "dense_problem", "sparse_problem",
+           "SPARSE_KINDS"]
+
+
+def cyclic(x):
+    """Dense-Jacobian test map R^n -> R^n (cyclic neighbours):
+    f_i = (x_i - 1)^2 x_{i+1} + x_{i-1} / 2, indices modulo n.
+
+    Cheap to evaluate, so timings show the differencing machinery rather
+    than the function.
+    """
+    f = (x - 1.0) ** 2
+    f[:-1] *= x[1:]
+    f[-1] *= x[0]
+    f[1:] += 0.5 * x[:-1]
+    f[0] += 0.5 * x[-1]
+    return f
+
+
+@njit
+def cyclic_jit(x):
+    n = x.size
+    f = np.empty(n)
+    for i in range(n):
+        f[i] = (x[i] - 1.0) ** 2 * x[(i + 1) % n] + 0.5 * x[i - 1]
+    return f
+
+
+def broyden_tridiagonal(x):
+    """Broyden's tridiagonal residual (3 - 2x_i)x_i - x_{i-1} - 2x_{i+1} + 1."""
+    f = (3.0 - 2.0 * x) * x + 1.0
+    f[1:] -= x[:-1]
+    f[:-1] -= 2.0 * x[1:]
+    return f
+
+
+@njit
+def broyden_tridiagonal_jit(x):
+    n = x.size
+    f = np.empty(n)
+    for i in range(n):
+        f[i] = (3.0 - 2.0 * x[i]) * x[i] + 1.0
+        if i > 0:
+            f[i] -= x[i - 1]
+        if i < n - 1:
+            f[i] -= 2.0 * x[i + 1]
+    return f
+
+
+def pentadiagonal(x):
+    """Broyden's banded residual with bandwidth 5 (two neighbours a side)."""
+    f = (2.0 + 5.0 * x ** 2) * x + 1.0
+    for shift in (1, 2):
+        f[shift:] -= x[:-shift] * (1.0 + x[:-shift])
+        f[:-shift] -= x[shift:] * (1.0 + x[shift:])
+    return f
+
+
+@njit
+def pentadiagonal_jit(x):
+    n = x.size
+    f = np.empty(n)
+    for i in range(n):
+        f[i] = (2.0 + 5.0 * x[i] ** 2) * x[i] + 1.0
+        for j in range(max(0, i - 2), min(n, i + 3)):
+            if j != i:
+                f[i] -= x[j] * (1.0 + x[j])
+    return f
+
+
+def bratu(x, lam=1.0):
+    """Bratu residual -Laplace(u) - lam exp(u) on a k-by-k grid (5-point)."""
+    k = int(round(np.sqrt(x.size)))
+    u = x.reshape(k, k)
+    h2 = 1.0 / (k + 1) ** 2
+    f = 4.0 * u - lam * h2 * np.exp(u)
+    f[1:, :] -= u[:-1, :]
+    f[:-1, :] -= u[1:, :]
+    f[:, 1:] -= u[:, :-1]
+    f[:, :-1] -= u[:, 1:]
+    return f.ravel()
+
+
+@njit
+def bratu_jit(x, lam=1.0):
+    k = int(round(np.sqrt(x.size)))
+    h2 = 1.0 / (k + 1) ** 2
+    f = np.empty(x.size)
+    for r in range(k):
+        for c in range(k):
+            i = r * k + c
+            v = 4.0 * x[i] - lam * h2 * np.exp(x[i])
+            if r > 0:
+                v -= x[i - k]
+            if r < k - 1:
+                v -= x[i + k]
+            if c > 0:
+                v -= x[i - 1]
+            if c < k - 1:
+                v -= x[i + 1]
+            f[i] = v
+    return f
+
+
+def _banded_structure(n, half_width):
+    from scipy.sparse import diags_array
+
+    offsets = list(range(-half_width, half_width + 1))
+    return diags_array([np.ones(n - abs(o)) for o in offsets],
+                       offsets=offsets, format="csr")
+
+
+def _laplacian_structure(k):
+    from scipy.sparse import eye_array, kron
+
+    band = _banded_structure(k, 1)
+    return (kron(band, eye_array(k)) + kron(eye_array(k), band)).tocsr()
+
+
+SPARSE_KINDS = ("tridiagonal", "banded5", "laplacian2d")
+
+
+def dense_problem(n):
+    """``(python_fun, njit_fun, x0)`` for the dense cyclic map of size n."""
+    x0 = np.linspace(0.1, 1.0, n)
+    return cyclic, cyclic_jit, x0
+
+
+def sparse_problem(kind, n):
+    """``(python_fun, njit_fun, x0, structure)`` of about n unknowns.
+
+    kind is 'tridiagonal', 'banded5' or 'laplacian2d' (which rounds n down
+    to a square grid).  The structure is a ``csr_array`` of the Jacobian's
+    non-zeros.
+    """
+    if kind == "tridiagonal":
+        funs, structure = ((broyden_tridiagonal, broyden_tridiagonal_jit),
+                           _banded_structure(n, 1))
+    elif kind == "banded5":
+        funs, structure = ((pentadiagonal, pentadiagonal_jit),
+                           _banded_structure(n, 2))
+    elif kind == "laplacian2d":
+        k = int(np.sqrt(n))
+        n = k * k
+        funs, structure = (bratu, bratu_jit), _laplacian_structure(k)
+    else:
+        raise ValueError(f"unknown kind {kind!r}; use one of {SPARSE_KINDS}")
+    x0 = np.linspace(-1.0, 1.0, n)
+    return funs[0], funs[1], x0, structure

@@ -1,0 +1,77 @@
+"""Calling a user's compiled function through a cached kernel.
+
+A kernel compiled for a numba dispatcher argument is specialised on that
+dispatcher: it cannot be cached across processes and is recompiled for
+every new user function.  Instead, fastopt's kernels take the two machine
+addresses of the user's compiled function (its C wrapper and its
+numba-convention entry point) as plain integers, and rebuild a first-class
+function value from them inside the kernel with :func:`as_function`.  The
+kernel is then typed only on the argument *types*, compiles once, is cached
+on disk, and costs one ordinary njit call from Python (no per-call
+dispatcher conversion).  Exceptions raised by the user's function travel
+through the numba calling convention and reach the caller unchanged.
+
+The Python side obtains the addresses with :func:`function_addresses`, and
+must keep the dispatcher alive while the addresses are in use (see
+:mod:`fastopt._compiled_fun`).
+"""
+from numba import types
+from numba.core import cgutils
+from numba.experimental.function_type import _get_jit_address, _get_wrapper_address
+from numba.extending import intrinsic
+
+__all__ = ["as_function", "function_signature", "function_addresses"]
+
+
+def function_signature(x_type, args_type):
+    """Signature ``x_type(x_type, args_type)`` of a residual ``fun(x, args)``.
+
+    The extra arguments travel packed in one tuple, so one kernel
+    specialisation serves every function with the same argument types.
+
+    Parameters
+    ----------
+    x_type : numba.types.Array
+        Type of the point ``x`` (and of the returned residual vector).
+    args_type : numba.types.BaseTuple
+        Type of the extra-arguments tuple.
+
+    Returns
+    -------
+    numba.core.typing.Signature
+    """
+    return x_type(x_type, args_type)
+
+
+def function_addresses(dispatcher, signature):
+    """C-wrapper and jit entry addresses of ``dispatcher`` for ``signature``.
+
+    Compiles the dispatcher for the signature's argument types if needed.
+
+    Returns
+    -------
+    c_addr, jit_addr : int
+    """
+    return (_get_wrapper_address(dispatcher, signature),
+            _get_jit_address(dispatcher, signature))
+
+
+@intrinsic
+def as_function(typingctx, c_addr, jit_addr, x, args):
+    """First-class function ``x_type(x_type, args_type)`` at the addresses.
+
+    Usable only inside compiled code: ``fun = as_function(c, j, x, args)``
+    then ``fun(x, args)`` -- or, for the drivers that call
+    ``fun(x, *extra)``, pass ``extra = (args,)``.
+    """
+    fn_type = types.FunctionType(function_signature(x, args))
+
+    def codegen(context, builder, signature, llargs):
+        fn = cgutils.create_struct_proxy(fn_type)(context, builder)
+        voidptr = context.get_value_type(types.voidptr)
+        fn.c_addr = builder.inttoptr(llargs[0], voidptr)
+        fn.py_addr = voidptr(None)
+        fn.jit_addr = builder.inttoptr(llargs[1], voidptr)
+        return fn._getvalue()
+
+    return fn_type(c_addr, jit_addr, x, args), codegen
