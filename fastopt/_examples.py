@@ -9,7 +9,7 @@ from numba import njit
 
 __all__ = ["cyclic", "cyclic_jit", "broyden_tridiagonal",
            "broyden_tridiagonal_jit", "pentadiagonal", "pentadiagonal_jit",
-           "bratu", "bratu_jit", "dense_problem", "sparse_problem",
+           "poisson", "poisson_jit", "dense_problem", "sparse_problem",
            "SPARSE_KINDS"]
 
 
@@ -59,11 +59,13 @@ def broyden_tridiagonal_jit(x):
 
 
 def pentadiagonal(x):
-    """Broyden's banded residual with bandwidth 5 (two neighbours a side)."""
-    f = (2.0 + 5.0 * x ** 2) * x + 1.0
-    for shift in (1, 2):
-        f[shift:] -= x[:-shift] * (1.0 + x[:-shift])
-        f[:-shift] -= x[shift:] * (1.0 + x[shift:])
+    """Banded residual, bandwidth 5: (3 - 2x_i)x_i + 1 minus the two
+    neighbours on each side, the nearer ones weighted 2."""
+    f = (3.0 - 2.0 * x) * x + 1.0
+    f[1:] -= 2.0 * x[:-1]
+    f[:-1] -= 2.0 * x[1:]
+    f[2:] -= x[:-2]
+    f[:-2] -= x[2:]
     return f
 
 
@@ -72,19 +74,26 @@ def pentadiagonal_jit(x):
     n = x.size
     f = np.empty(n)
     for i in range(n):
-        f[i] = (2.0 + 5.0 * x[i] ** 2) * x[i] + 1.0
-        for j in range(max(0, i - 2), min(n, i + 3)):
-            if j != i:
-                f[i] -= x[j] * (1.0 + x[j])
+        v = (3.0 - 2.0 * x[i]) * x[i] + 1.0
+        if i >= 1:
+            v -= 2.0 * x[i - 1]
+        if i >= 2:
+            v -= x[i - 2]
+        if i + 1 < n:
+            v -= 2.0 * x[i + 1]
+        if i + 2 < n:
+            v -= x[i + 2]
+        f[i] = v
     return f
 
 
-def bratu(x, lam=1.0):
-    """Bratu residual -Laplace(u) - lam exp(u) on a k-by-k grid (5-point)."""
+def poisson(x):
+    """Nonlinear Poisson residual -Laplace(u) + u^3 - 1 on a k-by-k grid
+    (5-point stencil, mesh width 1/(k+1), scaled by its square)."""
     k = int(round(np.sqrt(x.size)))
     u = x.reshape(k, k)
     h2 = 1.0 / (k + 1) ** 2
-    f = 4.0 * u - lam * h2 * np.exp(u)
+    f = 4.0 * u + h2 * (u ** 3 - 1.0)
     f[1:, :] -= u[:-1, :]
     f[:-1, :] -= u[1:, :]
     f[:, 1:] -= u[:, :-1]
@@ -93,14 +102,14 @@ def bratu(x, lam=1.0):
 
 
 @njit
-def bratu_jit(x, lam=1.0):
+def poisson_jit(x):
     k = int(round(np.sqrt(x.size)))
     h2 = 1.0 / (k + 1) ** 2
     f = np.empty(x.size)
     for r in range(k):
         for c in range(k):
             i = r * k + c
-            v = 4.0 * x[i] - lam * h2 * np.exp(x[i])
+            v = 4.0 * x[i] + h2 * (x[i] ** 3 - 1.0)
             if r > 0:
                 v -= x[i - k]
             if r < k - 1:
@@ -153,7 +162,7 @@ def sparse_problem(kind, n):
     elif kind == "laplacian2d":
         k = int(np.sqrt(n))
         n = k * k
-        funs, structure = (bratu, bratu_jit), _laplacian_structure(k)
+        funs, structure = (poisson, poisson_jit), _laplacian_structure(k)
     else:
         raise ValueError(f"unknown kind {kind!r}; use one of {SPARSE_KINDS}")
     x0 = np.linspace(-1.0, 1.0, n)

@@ -21,11 +21,10 @@ from ._kernels.dense import (dense_assemble, dense_assemble_cs,
                              dense_difference_at, dense_difference_cs_at,
                              dense_points, dense_points_cs,
                              points_per_column)
-from ._kernels.sparse import (check_groups, csc_to_csr, dense_to_csc,
-                              group_members, sparse_assemble,
-                              sparse_assemble_cs,
+from ._kernels.sparse import (sparse_assemble, sparse_assemble_cs,
                               sparse_difference_at, sparse_difference_cs_at,
                               sparse_points, sparse_points_cs)
+from ._sparsity import prepare_sparsity
 from ._kernels.steps import (METHOD_2POINT, METHOD_3POINT, METHOD_CS,
                              STEP_ABSOLUTE, STEP_DEFAULT, STEP_RELATIVE,
                              absolute_steps, difference_steps)
@@ -66,7 +65,9 @@ def _all_finite(x):
     # x @ x is finite iff every entry is, barring overflow of the squares;
     # it is several times cheaper than np.isfinite(x).all() on short
     # vectors, which matters for the per-call overhead.
-    return math.isfinite(x.dot(x)) or bool(np.isfinite(x).all())
+    if x.size <= 64:
+        return math.isfinite(x.dot(x)) or bool(np.isfinite(x).all())
+    return bool(np.isfinite(x).all())
 
 
 def _prepare_x0(x0):
@@ -206,58 +207,6 @@ def _block_size(per_item, n):
     return max(1, BLOCK_ELEMENTS // max(1, per_item * n))
 
 
-def _parse_sparsity(sparsity, m, n):
-    """CSC pattern ``(indptr, indices)``, groups or None, and output class."""
-    from scipy.sparse import csc_array, issparse, isspmatrix
-
-    groups = None
-    structure = sparsity
-    if (isinstance(sparsity, tuple) and len(sparsity) == 2
-            and (issparse(sparsity[0]) or np.ndim(sparsity[0]) == 2)):
-        structure, groups = sparsity
-    as_matrix = isspmatrix(structure)
-    if issparse(structure):
-        if structure.ndim != 2 or structure.shape != (m, n):
-            raise ValueError(f"`sparsity` has shape {structure.shape}; the "
-                             f"Jacobian has shape ({m}, {n}).")
-        pattern = csc_array(structure)
-        if pattern is structure or not pattern.has_canonical_format:
-            pattern = pattern.copy()
-        pattern.sum_duplicates()
-        pattern.eliminate_zeros()
-        indptr = pattern.indptr.astype(np.int64)
-        indices = pattern.indices.astype(np.int64)
-    else:
-        try:
-            pattern = np.atleast_2d(np.asarray(structure)) != 0
-        except (TypeError, ValueError):
-            raise TypeError("`sparsity` must be a sparse array, an array_like "
-                            "structure or a pair (structure, groups).") from None
-        if pattern.ndim != 2 or pattern.shape != (m, n):
-            raise ValueError(f"`sparsity` has shape {pattern.shape}; the "
-                             f"Jacobian has shape ({m}, {n}).")
-        indptr, indices = dense_to_csc(np.ascontiguousarray(pattern))
-    if groups is not None:
-        groups = np.atleast_1d(np.asarray(groups))
-        if groups.shape != (n,) or groups.dtype.kind not in "iu":
-            raise ValueError(f"`sparsity` groups must be integers of shape "
-                             f"({n},); got {groups.dtype} of shape "
-                             f"{groups.shape}.")
-        if n and groups.min() < 0:
-            raise ValueError("`sparsity` groups must be non-negative.")
-        groups = groups.astype(np.int64)
-        n_groups = int(groups.max()) + 1 if n else 0
-        row, a, b = check_groups(m, indptr, indices, groups, n_groups)
-        if row >= 0:
-            raise ValueError(f"`sparsity` groups are invalid: columns {a} "
-                             f"and {b} are both in group {groups[a]} and "
-                             f"share row {row}.")
-    else:
-        from ._group_columns import _best_groups_csc
-        groups = _best_groups_csc(m, n, indptr, indices)
-    return indptr, indices, groups, as_matrix
-
-
 def _linear_operator(fun, args, kwargs, x0, f0, rel_step, method):
     # SciPy's directional differences; `rel_step` is the absolute step
     # along the unit direction.
@@ -316,31 +265,30 @@ def _dense_python(fun, args, kwargs, x0, x64, f64, h, one_sided, code,
 
 
 def _sparse_python(fun, args, kwargs, x0, x64, f64, h, one_sided, code,
-                   indptr, indices, groups, mapper):
+                   plan, mapper):
     n, m = x64.size, f64.size
-    n_groups = int(groups.max()) + 1 if n else 0
-    group_ptr, members = group_members(groups, n_groups)
-    data = np.empty(indices.size)
+    data = np.empty(plan.csc_indices.size)
     k = points_per_column(code)
     block = _block_size(k, n)
-    for start in range(0, n_groups, block):
-        stop = min(n_groups, start + block)
+    pattern = (plan.csc_indptr, plan.csc_indices, plan.position,
+               plan.group_ptr, plan.members)
+    for start in range(0, plan.n_groups, block):
+        stop = min(plan.n_groups, start + block)
         if code == METHOD_CS:
-            points = sparse_points_cs(x64, h, group_ptr, members, start, stop)
+            points = sparse_points_cs(x64, h, plan.group_ptr, plan.members,
+                                      start, stop)
             values = _evaluate_block(fun, args, kwargs, points, m, True,
                                      mapper)
-            sparse_assemble_cs(values, h, indptr, indices, group_ptr, members,
-                               start, data)
+            sparse_assemble_cs(values, h, *pattern, start, data)
             continue
-        points = sparse_points(x64, h, one_sided, code, group_ptr, members,
-                               start, stop)
+        points = sparse_points(x64, h, one_sided, code, plan.group_ptr,
+                               plan.members, start, stop)
         if x0.dtype != np.float64:
             points = points.astype(x0.dtype)
         values = _evaluate_block(fun, args, kwargs, points, m, False, mapper)
         sparse_assemble(values, points.astype(np.float64, copy=False), x64,
-                        f64, h, one_sided, code, indptr, indices, group_ptr,
-                        members, start, data)
-    return data, k * n_groups
+                        f64, one_sided, code, *pattern, start, data)
+    return data, k * plan.n_groups
 
 
 def approx_derivative(fun, x0, method="3-point", rel_step=None,
@@ -543,28 +491,27 @@ def approx_derivative(fun, x0, method="3-point", rel_step=None,
         J = jac_t.T
     else:
         m = f64.size
-        indptr, indices, groups, as_matrix = _parse_sparsity(sparsity, m, n)
-        n_groups = int(groups.max()) + 1
+        plan = prepare_sparsity(sparsity, m, n)
+        pattern = (plan.csc_indptr, plan.csc_indices, plan.position,
+                   plan.group_ptr, plan.members)
         if addresses is not None:
             if code == METHOD_CS:
                 data = sparse_difference_cs_at(*addresses, args, x64, m,
-                                               rstep, step, step_kind, indptr,
-                                               indices, groups, n_groups)
+                                               rstep, step, step_kind,
+                                               *pattern)
             else:
-                data, _ = sparse_difference_at(*addresses, args, x64, f64,
-                                               rstep, step, step_kind, lb, ub,
-                                               code, indptr, indices, groups,
-                                               n_groups)
-            nfev += per_point * n_groups
+                data = sparse_difference_at(*addresses, args, x64, f64, rstep,
+                                            step, step_kind, lb, ub, code,
+                                            *pattern)
+            nfev += per_point * plan.n_groups
         else:
             h, one_sided = _steps(x64, rstep, step, step_kind, lb, ub,
                                   bounded, code)
             with worker_map(workers) as mapper:
                 data, count = _sparse_python(fun, args, kwargs, x0, x64, f64,
-                                             h, one_sided, code, indptr,
-                                             indices, groups, mapper)
+                                             h, one_sided, code, plan, mapper)
             nfev += count
-        J = _csr(m, n, indptr, indices, data, as_matrix)
+        J = plan.jacobian(data)
     return (J, {"nfev": nfev}) if full_output else J
 
 
@@ -575,14 +522,6 @@ def _steps(x64, rstep, step, step_kind, lb, ub, bounded, code):
                 np.zeros(x64.size, dtype=bool))
     return difference_steps(x64, rstep, step, step_kind, lb, ub, bounded,
                             code)
-
-
-def _csr(m, n, indptr, indices, data, as_matrix):
-    from scipy.sparse import csr_array, csr_matrix
-
-    csr_indptr, csr_indices, csr_data = csc_to_csr(m, n, indptr, indices, data)
-    cls = csr_matrix if as_matrix else csr_array
-    return cls((csr_data, csr_indices, csr_indptr), shape=(m, n))
 
 
 def check_derivative(fun, jac, x0, bounds=_NO_BOUNDS, args=(), kwargs=None):

@@ -33,7 +33,8 @@ import numpy as np
 from numba import njit
 
 from ._kernels.dense import dense_difference, dense_difference_cs
-from ._kernels.sparse import sparse_difference, sparse_difference_cs
+from ._kernels.sparse import (group_members, sparse_difference,
+                              sparse_difference_cs)
 from ._kernels.steps import (METHOD_2POINT, METHOD_3POINT, METHOD_CS,
                              STEP_DEFAULT, absolute_steps, difference_steps)
 
@@ -138,8 +139,11 @@ def approx_jacobian_cs(fun, x0, args):
 
 
 @njit(cache=True)
-def _groups_count(groups):
-    return groups.max() + 1 if groups.size else 0
+def _group_layout(indices, groups):
+    # Identity output order (CSC) and the columns of each group.
+    n_groups = groups.max() + 1 if groups.size else 0
+    group_ptr, members = group_members(groups, n_groups)
+    return np.arange(indices.size), group_ptr, members
 
 
 @njit(cache=True)
@@ -172,8 +176,9 @@ def approx_jacobian_sparse(fun, x0, args, method, indptr, indices, groups):
     h, one_sided = difference_steps(x0, default_rel_step(method), empty,
                                     STEP_DEFAULT, empty, empty, False, method)
     f0 = fun(x0.copy(), *args)
+    position, group_ptr, members = _group_layout(indices, groups)
     return sparse_difference(fun, args, x0, f0, h, one_sided, method,
-                             indptr, indices, groups, _groups_count(groups))
+                             indptr, indices, position, group_ptr, members)
 
 
 @njit(cache=True)
@@ -184,5 +189,6 @@ def approx_jacobian_sparse_cs(fun, x0, args, indptr, indices, groups):
     h = absolute_steps(x0, default_rel_step(METHOD_CS), np.empty(0),
                        STEP_DEFAULT)
     m = fun(x0.astype(np.complex128), *args).size
-    return sparse_difference_cs(fun, args, x0, m, h, indptr, indices, groups,
-                                _groups_count(groups))
+    position, group_ptr, members = _group_layout(indices, groups)
+    return sparse_difference_cs(fun, args, x0, m, h, indptr, indices,
+                                position, group_ptr, members)

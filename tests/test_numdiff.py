@@ -496,3 +496,40 @@ def test_check_derivative_bad_jac():
         check_derivative(P.polynomial, None, np.ones(3))
     with pytest.raises(ValueError, match=r"`jac` returned shape \(2, 2\)"):
         check_derivative(P.polynomial, lambda x: np.eye(2), np.ones(3))
+
+
+# ------------------------------------------------------ sparsity cache ----
+def test_sparsity_preparation_is_reused_and_revalidated():
+    from fastopt import _sparsity
+    A = random_structure(25, 25, 0.1, 11)
+    rows, cols = A.nonzero()
+    x0 = np.linspace(0, 1, 25)
+    first = approx_derivative(P.structured, x0, sparsity=A, args=(rows, cols))
+    plan = _sparsity.prepare_sparsity(A, 25, 25)
+    assert _sparsity.prepare_sparsity(A, 25, 25) is plan
+    again = approx_derivative(P.structured, x0, sparsity=A, args=(rows, cols))
+    assert_array_equal(again.toarray(), first.toarray())
+    # The result owns its index arrays: changing it leaves the next alone.
+    again.indices[:] = 0
+    third = approx_derivative(P.structured, x0, sparsity=A, args=(rows, cols))
+    assert_array_equal(third.toarray(), first.toarray())
+    # An in-place change of the structure is noticed.
+    A.indices[0] = (A.indices[0] + 1) % 25
+    A.sum_duplicates()
+    assert _sparsity.prepare_sparsity(A, 25, 25) is not plan
+
+
+def test_groups_as_list_and_gaps_in_group_numbers():
+    A = np.eye(4)
+    x0 = np.arange(4.0)
+    fun = lambda x: x ** 2  # noqa: E731
+    J, info = approx_derivative(fun, x0, sparsity=(A, [0, 0, 0, 0]),
+                                full_output=True)
+    assert_allclose(J.toarray(), np.diag(2 * x0), atol=1e-7)
+    # Group 1 is empty; SciPy still evaluates it, and so does fastopt.
+    J, info = approx_derivative(fun, x0, sparsity=(A, [0, 2, 0, 2]),
+                                method="2-point", full_output=True)
+    _, their_info = scipy_approx(fun, x0, sparsity=(A, [0, 2, 0, 2]),
+                                 method="2-point", full_output=True)
+    assert info["nfev"] == their_info["nfev"] == 4
+    assert_allclose(J.toarray(), np.diag(2 * x0), atol=1e-6)

@@ -230,27 +230,34 @@ def _eps(method):
     return eps ** 0.5 if method == "2-point" else eps ** (1 / 3)
 
 
-def test_csc_to_csr_and_group_helpers():
-    from scipy.sparse import random_array
+def test_sparse_pattern_kernels():
+    from scipy.sparse import csr_array, random_array
     A = random_array((30, 20), density=0.2, format="csc", rng=4)
     indptr = A.indptr.astype(np.int64)
     indices = A.indices.astype(np.int64)
-    ptr, idx, data = sparse_kernels.csc_to_csr(30, 20, indptr, indices, A.data)
-    from scipy.sparse import csr_array
-    assert_allclose(csr_array((data, idx, ptr), shape=(30, 20)).toarray(),
-                    A.toarray())
+    # transpose_pattern: CSC -> CSR with the CSC slot of each CSR entry.
+    ptr, idx, position = sparse_kernels.transpose_pattern(30, indptr, indices)
+    B = csr_array((A.data[position], idx, ptr), shape=(30, 20))
+    np.testing.assert_array_equal(B.toarray(), A.toarray())
     assert all((np.diff(idx[ptr[i]:ptr[i + 1]]) > 0).all() for i in range(30))
+    # group_members and check_groups against direct numpy answers.
     groups = group_columns(A)
     n_groups = groups.max() + 1
     gptr, members = sparse_kernels.group_members(groups, n_groups)
     for g in range(n_groups):
-        assert_allclose(members[gptr[g]:gptr[g + 1]], np.flatnonzero(groups == g))
+        np.testing.assert_array_equal(members[gptr[g]:gptr[g + 1]],
+                                      np.flatnonzero(groups == g))
     assert sparse_kernels.check_groups(30, indptr, indices, groups,
                                        n_groups)[0] == -1
     bad = np.zeros(20, dtype=np.int64)
     row, a, b = sparse_kernels.check_groups(30, indptr, indices, bad, 1)
-    assert row >= 0 and A[row, a] != 0 and A[row, b] != 0
-    pattern = A.toarray() != 0
-    ptr2, idx2 = sparse_kernels.dense_to_csc(pattern)
+    assert row >= 0 and a != b and A[row, a] != 0 and A[row, b] != 0
+    ptr2, idx2 = sparse_kernels.dense_to_csc(A.toarray() != 0)
     np.testing.assert_array_equal(ptr2, indptr)
     np.testing.assert_array_equal(idx2, indices)
+    # The fingerprint changes with any index.
+    base = sparse_kernels.pattern_fingerprint(indptr, indices)
+    changed = indices.copy()
+    changed[5] += 1
+    assert sparse_kernels.pattern_fingerprint(indptr, changed) != base
+    assert sparse_kernels.pattern_fingerprint(indptr, indices.copy()) == base

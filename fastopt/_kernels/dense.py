@@ -20,7 +20,7 @@ from .funcptr import as_function
 from .steps import (METHOD_2POINT, METHOD_3POINT, absolute_steps,
                     difference_steps)
 
-__all__ = ["points_per_column", "dense_points", "dense_points_cs",
+__all__ = ["points_per_column", "check_size", "dense_points", "dense_points_cs",
            "dense_assemble", "dense_assemble_cs", "dense_difference",
            "dense_difference_cs", "dense_difference_at",
            "dense_difference_cs_at"]
@@ -123,7 +123,8 @@ def dense_assemble_cs(values, h, start, jac_t):
 
 
 @njit(cache=True)
-def _check_size(f, m):
+def check_size(f, m):
+    """Raise ValueError unless the function value ``f`` has ``m`` entries."""
     if f.size != m:
         raise ValueError("`fun` returned an array whose size differs "
                          "from its value at `x0`.")
@@ -164,7 +165,7 @@ def dense_difference(fun, args, x0, f0, h, one_sided, method):
             x1[j] = x0[j] + h[j]
             dx = x1[j] - x0[j]
             f1 = fun(x1, *args)
-            _check_size(f1, m)
+            check_size(f1, m)
             for i in range(m):
                 jac_t[j, i] = (f1[i] - f0[i]) / dx
             x1[j] = x0[j]
@@ -178,9 +179,9 @@ def dense_difference(fun, args, x0, f0, h, one_sided, method):
             x2[j] = x0[j] + h[j]
             dx = x2[j] - x1[j]
         f1 = fun(x1, *args)
-        _check_size(f1, m)
+        check_size(f1, m)
         f2 = fun(x2, *args)
-        _check_size(f2, m)
+        check_size(f2, m)
         if one_sided[j]:
             for i in range(m):
                 jac_t[j, i] = (-3.0 * f0[i] + 4.0 * f1[i] - f2[i]) / dx
@@ -205,7 +206,7 @@ def dense_difference_cs(fun, args, x0, m, h):
     for j in range(n):
         z[j] = x0[j] + 1j * h[j]
         f1 = fun(z, *args)
-        _check_size(f1, m)
+        check_size(f1, m)
         for i in range(m):
             jac_t[j, i] = f1[i].imag / h[j]
         z[j] = x0[j]

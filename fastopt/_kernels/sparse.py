@@ -13,13 +13,13 @@ as a compiled driver (:func:`sparse_difference`).
 import numpy as np
 from numba import njit
 
-from .dense import points_per_column
+from .dense import check_size, points_per_column
 from .funcptr import as_function
 from .steps import METHOD_2POINT, absolute_steps, difference_steps
 
 __all__ = ["group_members", "check_groups", "sparse_points",
            "sparse_points_cs", "sparse_assemble", "sparse_assemble_cs", "sparse_difference",
-           "sparse_difference_at", "csc_to_csr", "dense_to_csc"]
+           "sparse_difference_at", "transpose_pattern", "pattern_fingerprint", "dense_to_csc"]
 
 
 @njit(cache=True)
@@ -112,44 +112,45 @@ def sparse_points_cs(x0, h, group_ptr, members, start, stop):
 
 
 @njit(cache=True)
-def _group_values(values, r, points, x0, f0, h, one_sided, method,
-                  indptr, indices, group_ptr, members, g, data):
-    # Divided differences of one group, written at the group's non-zeros.
-    # values/points hold this group's k rows starting at row k*r.
+def _group_quotients(f1, f2, x1, x2, x0, f0, one_sided, method, indptr,
+                     indices, position, group_ptr, members, g, data):
+    # Divided differences of group g, written at data[position[q]] for its
+    # CSC non-zeros q.  f1, f2 are the values at the group's points x1, x2
+    # (for '2-point' only f1, x1).
     for p in range(group_ptr[g], group_ptr[g + 1]):
         j = members[p]
         if method == METHOD_2POINT:
-            dx = points[r, j] - x0[j]
+            dx = x1[j] - x0[j]
             for q in range(indptr[j], indptr[j + 1]):
                 i = indices[q]
-                data[q] = (values[r, i] - f0[i]) / dx
+                data[position[q]] = (f1[i] - f0[i]) / dx
         elif one_sided[j]:
-            dx = points[2 * r + 1, j] - x0[j]
+            dx = x2[j] - x0[j]
             for q in range(indptr[j], indptr[j + 1]):
                 i = indices[q]
-                data[q] = (-3.0 * f0[i] + 4.0 * values[2 * r, i]
-                           - values[2 * r + 1, i]) / dx
+                data[position[q]] = (-3.0 * f0[i] + 4.0 * f1[i]
+                                     - f2[i]) / dx
         else:
-            dx = points[2 * r + 1, j] - points[2 * r, j]
+            dx = x2[j] - x1[j]
             for q in range(indptr[j], indptr[j + 1]):
                 i = indices[q]
-                data[q] = (values[2 * r + 1, i] - values[2 * r, i]) / dx
+                data[position[q]] = (f2[i] - f1[i]) / dx
 
 
 @njit(cache=True)
-def _group_values_cs(values, r, h, indptr, indices, group_ptr, members, g,
-                     data):
-    # Complex-step quotients of one group (row r of values).
+def _group_quotients_cs(f1, h, indptr, indices, position, group_ptr, members,
+                        g, data):
+    # Complex-step quotients Im f / h of group g, written as above.
     for p in range(group_ptr[g], group_ptr[g + 1]):
         j = members[p]
         for q in range(indptr[j], indptr[j + 1]):
-            data[q] = values[r, indices[q]].imag / h[j]
+            data[position[q]] = f1[indices[q]].imag / h[j]
 
 
 @njit(cache=True)
-def sparse_assemble(values, points, x0, f0, h, one_sided, method, indptr,
-                    indices, group_ptr, members, start, data):
-    """Fill ``data`` (CSC order) for the groups starting at ``start``.
+def sparse_assemble(values, points, x0, f0, one_sided, method, indptr,
+                    indices, position, group_ptr, members, start, data):
+    """Fill ``data`` for the groups starting at ``start``.
 
     Parameters
     ----------
@@ -157,140 +158,187 @@ def sparse_assemble(values, points, x0, f0, h, one_sided, method, indptr,
         Function values at ``points``.
     points : ndarray of float64, shape (k * ngroups, n)
         The points as evaluated.
+    indptr, indices : ndarray of int64
+        CSC structure.
+    position : ndarray of int64, shape (nnz,)
+        Where in ``data`` each CSC entry goes (the CSR order of the result).
     data : ndarray of float64, shape (nnz,)
         Written in place.
     """
     k = points_per_column(method)
     for r in range(values.shape[0] // k):
-        _group_values(values, r, points, x0, f0, h, one_sided, method,
-                      indptr, indices, group_ptr, members, start + r, data)
+        a, b = k * r, k * r + k - 1
+        _group_quotients(values[a], values[b], points[a], points[b], x0, f0,
+                         one_sided, method, indptr, indices, position,
+                         group_ptr, members, start + r, data)
 
 
 @njit(cache=True)
-def sparse_assemble_cs(values, h, indptr, indices, group_ptr, members, start,
-                       data):
+def sparse_assemble_cs(values, h, indptr, indices, position, group_ptr,
+                       members, start, data):
     """Complex-step version of :func:`sparse_assemble` (complex values)."""
     for r in range(values.shape[0]):
-        _group_values_cs(values, r, h, indptr, indices, group_ptr, members,
-                         start + r, data)
-
-
-@njit(cache=True)
-def _check_size(f, m):
-    if f.size != m:
-        raise ValueError("`fun` returned an array whose size differs "
-                         "from its value at `x0`.")
+        _group_quotients_cs(values[r], h, indptr, indices, position,
+                            group_ptr, members, start + r, data)
 
 
 @njit(cache=True)
 def sparse_difference(fun, args, x0, f0, h, one_sided, method, indptr,
-                      indices, groups, n_groups):
+                      indices, position, group_ptr, members):
     """Sparse Jacobian values of a compiled ``fun(x, *args)``.
 
     Real methods only ('2-point', '3-point'); see
     :func:`sparse_difference_cs` for the complex step.
 
+    Parameters
+    ----------
+    fun : compiled function
+        ``fun(x, *args) -> ndarray of float64, shape (m,)``.
+    args : tuple
+    x0 : ndarray of float64, shape (n,)
+    f0 : ndarray of float64, shape (m,)
+    h : ndarray of float64, shape (n,)
+    one_sided : ndarray of bool, shape (n,)
+    method : int
+    indptr, indices : ndarray of int64
+        CSC structure of the Jacobian.
+    position : ndarray of int64, shape (nnz,)
+        Output slot of each CSC entry.
+    group_ptr, members : ndarray of int64
+        Columns of each group, from :func:`group_members`.
+
     Returns
     -------
     data : ndarray of float64, shape (nnz,)
-        Values at the structure's non-zeros, in CSC order.
     """
     m = f0.size
-    k = points_per_column(method)
-    group_ptr, members = group_members(groups, n_groups)
     data = np.empty(indices.size)
-    values = np.empty((k, m))
-    for g in range(n_groups):
-        points = sparse_points(x0, h, one_sided, method, group_ptr, members,
-                               g, g + 1)
-        for q in range(k):
-            f = fun(points[q].copy(), *args)
-            _check_size(f, m)
-            values[q, :] = f
-        _group_values(values, 0, points, x0, f0, h, one_sided, method,
-                      indptr, indices, group_ptr, members, g, data)
+    # Work vectors perturbed in the group's columns and restored after it:
+    # no allocation per group besides the function's own result.
+    x1 = x0.copy()
+    x2 = x0.copy()
+    for g in range(group_ptr.size - 1):
+        for p in range(group_ptr[g], group_ptr[g + 1]):
+            j = members[p]
+            if method == METHOD_2POINT:
+                x1[j] = x0[j] + h[j]
+            elif one_sided[j]:
+                x1[j] = x0[j] + h[j]
+                x2[j] = x0[j] + 2.0 * h[j]
+            else:
+                x1[j] = x0[j] - h[j]
+                x2[j] = x0[j] + h[j]
+        f1 = fun(x1, *args)
+        check_size(f1, m)
+        f2 = f1
+        if method != METHOD_2POINT:
+            f2 = fun(x2, *args)
+            check_size(f2, m)
+        _group_quotients(f1, f2, x1, x2, x0, f0, one_sided, method, indptr,
+                         indices, position, group_ptr, members, g, data)
+        for p in range(group_ptr[g], group_ptr[g + 1]):
+            j = members[p]
+            x1[j] = x0[j]
+            x2[j] = x0[j]
     return data
 
 
 @njit(cache=True)
-def sparse_difference_cs(fun, args, x0, m, h, indptr, indices, groups,
-                         n_groups):
-    """Sparse complex-step Jacobian values of a compiled ``fun(z, *args)``."""
-    group_ptr, members = group_members(groups, n_groups)
+def sparse_difference_cs(fun, args, x0, m, h, indptr, indices, position,
+                         group_ptr, members):
+    """Sparse complex-step Jacobian values of a compiled ``fun(z, *args)``;
+    arguments as :func:`sparse_difference`."""
     data = np.empty(indices.size)
-    values = np.empty((1, m), dtype=np.complex128)
-    for g in range(n_groups):
-        z = sparse_points_cs(x0, h, group_ptr, members, g, g + 1)
-        f = fun(z[0].copy(), *args)
-        _check_size(f, m)
-        values[0, :] = f
-        _group_values_cs(values, 0, h, indptr, indices, group_ptr, members, g,
-                         data)
+    z = x0.astype(np.complex128)
+    for g in range(group_ptr.size - 1):
+        for p in range(group_ptr[g], group_ptr[g + 1]):
+            j = members[p]
+            z[j] = x0[j] + 1j * h[j]
+        f1 = fun(z, *args)
+        check_size(f1, m)
+        _group_quotients_cs(f1, h, indptr, indices, position, group_ptr,
+                            members, g, data)
+        for p in range(group_ptr[g], group_ptr[g + 1]):
+            z[members[p]] = x0[members[p]]
     return data
 
 
 @njit(cache=True)
 def sparse_difference_at(c_addr, jit_addr, args, x0, f0, rstep, step,
-                         step_kind, lb, ub, method, indptr, indices, groups,
-                         n_groups):
+                         step_kind, lb, ub, method, indptr, indices, position,
+                         group_ptr, members):
     """Steps plus sparse '2-point'/'3-point' difference at the addresses.
 
-    As :func:`fastopt._kernels.dense.dense_difference_at`: an empty ``f0``
-    is evaluated here, empty ``lb``/``ub`` mean no bounds.  Returns the
-    CSC values and ``f0``.
+    As :func:`fastopt._kernels.dense.dense_difference_at`; empty ``lb`` and
+    ``ub`` mean no bounds.  Returns the values (see
+    :func:`sparse_difference`).
     """
     fun = as_function(c_addr, jit_addr, x0.copy(), args)
-    if f0.size == 0:
-        f0 = fun(x0.copy(), args)
     h, one_sided = difference_steps(x0, rstep, step, step_kind, lb, ub,
                                     lb.size > 0, method)
-    data = sparse_difference(fun, (args,), x0, f0, h, one_sided, method,
-                             indptr, indices, groups, n_groups)
-    return data, f0
+    return sparse_difference(fun, (args,), x0, f0, h, one_sided, method,
+                             indptr, indices, position, group_ptr, members)
 
 
 @njit(cache=True)
 def sparse_difference_cs_at(c_addr, jit_addr, args, x0, m, rstep, step,
-                            step_kind, indptr, indices, groups, n_groups):
-    """Steps plus sparse complex-step difference at the addresses
-    (``m < 0``: evaluate once at ``x0`` to find it)."""
+                            step_kind, indptr, indices, position, group_ptr,
+                            members):
+    """Steps plus sparse complex-step difference at the addresses."""
     fun = as_function(c_addr, jit_addr, x0.astype(np.complex128), args)
-    if m < 0:
-        m = fun(x0.astype(np.complex128), args).size
     h = absolute_steps(x0, rstep, step, step_kind)
     return sparse_difference_cs(fun, (args,), x0, m, h, indptr, indices,
-                                groups, n_groups)
+                                position, group_ptr, members)
 
 
 @njit(cache=True)
-def csc_to_csr(m, n, indptr, indices, data):
-    """Transpose CSC storage into CSR storage of the same matrix.
+def transpose_pattern(n_minor, indptr, indices):
+    """Transpose a compressed pattern (CSR <-> CSC), remembering positions.
 
-    Column indices within each CSR row come out sorted.
+    Parameters
+    ----------
+    n_minor : int
+        Number of distinct minor indices (columns of a CSR pattern).
+    indptr, indices : ndarray of int64
+        The pattern: major ``k`` has minor indices
+        ``indices[indptr[k]:indptr[k + 1]]``.
 
     Returns
     -------
-    csr_indptr : ndarray of int64, shape (m + 1,)
-    csr_indices : ndarray of int64, shape (nnz,)
-    csr_data : ndarray of float64, shape (nnz,)
+    t_indptr, t_indices : ndarray of int64
+        The transposed pattern; minor indices come out sorted.
+    position : ndarray of int64, shape (nnz,)
+        ``position[t]`` is the index into ``indices`` of the entry stored at
+        ``t`` in the transpose.
     """
     nnz = indices.size
-    csr_indptr = np.zeros(m + 1, dtype=np.int64)
+    t_indptr = np.zeros(n_minor + 1, dtype=np.int64)
     for q in range(nnz):
-        csr_indptr[indices[q] + 1] += 1
-    for i in range(m):
-        csr_indptr[i + 1] += csr_indptr[i]
-    fill = csr_indptr[:-1].copy()
-    csr_indices = np.empty(nnz, dtype=np.int64)
-    csr_data = np.empty(nnz)
-    for j in range(n):
-        for q in range(indptr[j], indptr[j + 1]):
-            i = indices[q]
-            dest = fill[i]
-            csr_indices[dest] = j
-            csr_data[dest] = data[q]
-            fill[i] += 1
-    return csr_indptr, csr_indices, csr_data
+        t_indptr[indices[q] + 1] += 1
+    for i in range(n_minor):
+        t_indptr[i + 1] += t_indptr[i]
+    fill = t_indptr[:-1].copy()
+    t_indices = np.empty(nnz, dtype=np.int64)
+    position = np.empty(nnz, dtype=np.int64)
+    for k in range(indptr.size - 1):
+        for q in range(indptr[k], indptr[k + 1]):
+            dest = fill[indices[q]]
+            t_indices[dest] = k
+            position[dest] = q
+            fill[indices[q]] += 1
+    return t_indptr, t_indices, position
+
+
+@njit(cache=True)
+def pattern_fingerprint(indptr, indices):
+    """64-bit FNV-1a hash of a compressed pattern's index arrays."""
+    h = np.uint64(14695981039346656037)
+    prime = np.uint64(1099511628211)
+    for v in indptr:
+        h = (h ^ np.uint64(v)) * prime
+    for v in indices:
+        h = (h ^ np.uint64(v)) * prime
+    return h
 
 
 @njit(cache=True)
