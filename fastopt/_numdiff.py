@@ -19,6 +19,7 @@ from . import _kernels  # noqa: F401  (package docstring; kernels below)
 from ._compiled_fun import compiled_addresses, is_compiled
 from ._kernels.dense import (dense_assemble, dense_assemble_cs,
                              dense_difference_at, dense_difference_cs_at,
+                             dense_difference_default_at,
                              dense_points, dense_points_cs,
                              points_per_column)
 from ._kernels.sparse import (sparse_assemble, sparse_assemble_cs,
@@ -474,6 +475,9 @@ def approx_derivative(fun, x0, method="3-point", rel_step=None,
                 m = -1 if f0 is None else f0.size
                 jac_t = dense_difference_cs_at(*addresses, args, x64, m,
                                                rstep, step, step_kind)
+            elif f0 is None and step_kind == STEP_DEFAULT and not bounded:
+                jac_t = dense_difference_default_at(*addresses, args, x64,
+                                                    rstep, code)
             else:
                 jac_t = dense_difference_at(*addresses, args, x64, f64,
                                             rstep, step, step_kind, lb, ub,

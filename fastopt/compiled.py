@@ -30,7 +30,7 @@ Examples
 True
 """
 import numpy as np
-from numba import njit
+from ._kernels._jit import kernel
 
 from ._kernels.dense import dense_difference, dense_difference_cs
 from ._kernels.sparse import (group_members, sparse_difference,
@@ -45,7 +45,7 @@ __all__ = ["METHOD_2POINT", "METHOD_3POINT", "METHOD_CS", "default_rel_step",
 _EPS = np.finfo(np.float64).eps
 
 
-@njit(cache=True)
+@kernel
 def default_rel_step(method):
     """Default relative step for float64: EPS**(1/3) for '3-point', else
     EPS**(1/2).
@@ -64,14 +64,14 @@ def default_rel_step(method):
     return _EPS ** 0.5
 
 
-@njit(cache=True)
+@kernel
 def _check_method(method):
     if method != METHOD_2POINT and method != METHOD_3POINT:
         raise ValueError("`method` must be METHOD_2POINT or METHOD_3POINT; "
                          "use the *_cs functions for the complex step.")
 
 
-@njit(cache=True)
+@kernel
 def _jacobian(fun, x0, args, method, lb, ub, bounded):
     _check_method(method)
     x0 = np.ascontiguousarray(x0).astype(np.float64)
@@ -82,7 +82,7 @@ def _jacobian(fun, x0, args, method, lb, ub, bounded):
     return np.ascontiguousarray(jac_t.T)
 
 
-@njit(cache=True)
+@kernel
 def approx_jacobian(fun, x0, args, method):
     """Dense Jacobian of ``fun(x, *args)`` at ``x0`` with default steps.
 
@@ -106,7 +106,7 @@ def approx_jacobian(fun, x0, args, method):
     return _jacobian(fun, x0, args, method, empty, empty, False)
 
 
-@njit(cache=True)
+@kernel
 def approx_jacobian_bounded(fun, x0, args, method, lb, ub):
     """Dense Jacobian with evaluation points kept inside ``[lb, ub]``.
 
@@ -120,7 +120,7 @@ def approx_jacobian_bounded(fun, x0, args, method, lb, ub):
     return _jacobian(fun, x0, args, method, lb, ub, True)
 
 
-@njit(cache=True)
+@kernel
 def approx_jacobian_cs(fun, x0, args):
     """Dense complex-step Jacobian of ``fun(z, *args)`` at real ``x0``.
 
@@ -138,7 +138,7 @@ def approx_jacobian_cs(fun, x0, args):
     return np.ascontiguousarray(dense_difference_cs(fun, args, x0, m, h).T)
 
 
-@njit(cache=True)
+@kernel
 def _group_layout(indices, groups):
     # Identity output order (CSC) and the columns of each group.
     n_groups = groups.max() + 1 if groups.size else 0
@@ -146,7 +146,7 @@ def _group_layout(indices, groups):
     return np.arange(indices.size), group_ptr, members
 
 
-@njit(cache=True)
+@kernel
 def approx_jacobian_sparse(fun, x0, args, method, indptr, indices, groups):
     """Sparse Jacobian values at a CSC structure, by column groups.
 
@@ -181,7 +181,7 @@ def approx_jacobian_sparse(fun, x0, args, method, indptr, indices, groups):
                              indptr, indices, position, group_ptr, members)
 
 
-@njit(cache=True)
+@kernel
 def approx_jacobian_sparse_cs(fun, x0, args, indptr, indices, groups):
     """Sparse complex-step Jacobian values; see
     :func:`approx_jacobian_sparse` and :func:`approx_jacobian_cs`."""

@@ -61,6 +61,7 @@ def _kernels():
 def test_every_kernel_is_cached_on_disk(name, kernel):
     assert kernel._cache.__class__.__name__ == "FunctionCache", name
     assert not kernel.targetoptions.get("fastmath"), name
+    assert kernel.targetoptions.get("error_model") == "numpy", name
     assert inspect.getdoc(kernel.py_func) or name.split(".")[1].startswith("_")
 
 

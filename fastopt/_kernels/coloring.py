@@ -61,7 +61,7 @@ D. Brélaz, "New methods to color the vertices of a graph", Comm. ACM 22
 (1979), pp. 251-256.
 """
 import numpy as np
-from numba import njit
+from ._jit import kernel
 
 # Codes of the named orderings understood by ``named_order``.
 ORDER_NATURAL = 0
@@ -77,7 +77,7 @@ MASK_OVERFLOW = -2
 MAX_MASK_COLORS = 62
 
 
-@njit(cache=True)
+@kernel
 def is_canonical_csc(indptr, indices):
     """Whether rows are strictly increasing within every column.
 
@@ -94,7 +94,7 @@ def is_canonical_csc(indptr, indices):
     return True
 
 
-@njit(cache=True)
+@kernel
 def max_row_count(m, indptr, indices):
     """Largest number of distinct columns with a non-zero in one row.
 
@@ -120,7 +120,7 @@ def max_row_count(m, indptr, indices):
     return best
 
 
-@njit(cache=True)
+@kernel
 def csc_transpose(m, indptr, indices):
     """CSR transpose ``(rptr, rcol)`` (row -> columns) by counting sort.
 
@@ -143,7 +143,7 @@ def csc_transpose(m, indptr, indices):
     return rptr, rcol
 
 
-@njit(cache=True)
+@kernel
 def greedy_color_rowmask(order, indptr, indices, colors, rowmask, limit):
     """First-fit colouring in ``order`` with per-row colour bit masks.
 
@@ -180,7 +180,7 @@ def greedy_color_rowmask(order, indptr, indices, colors, rowmask, limit):
     return n_colors
 
 
-@njit(cache=True)
+@kernel
 def natural_color_and_bound(indptr, indices, m, colors):
     """First-fit in natural order fused with the lower bound.
 
@@ -222,7 +222,7 @@ def natural_color_and_bound(indptr, indices, m, colors):
     return n_colors, bound
 
 
-@njit(cache=True)
+@kernel
 def cyclic_color_rowmask(order, indptr, indices, period, colors, rowmask,
                          limit):
     """First-fit with a rotating colour preference ("cyclic first-fit").
@@ -280,7 +280,7 @@ def cyclic_color_rowmask(order, indptr, indices, period, colors, rowmask,
     return n_colors
 
 
-@njit(cache=True)
+@kernel
 def greedy_color(order, indptr, indices, rptr, rcol, colors, forbidden,
                  limit):
     """First-fit colouring of ``G(A)`` in ``order`` with a mark array.
@@ -315,7 +315,7 @@ def greedy_color(order, indptr, indices, rptr, rcol, colors, forbidden,
     return n_colors
 
 
-@njit(cache=True)
+@kernel
 def intersection_degrees(indptr, indices, rptr, rcol):
     """Degree of every column in the column-intersection graph ``G(A)``.
 
@@ -339,7 +339,7 @@ def intersection_degrees(indptr, indices, rptr, rcol):
     return deg
 
 
-@njit(cache=True)
+@kernel
 def _max_value(a):
     best = 0
     for i in range(a.shape[0]):
@@ -348,7 +348,7 @@ def _max_value(a):
     return best
 
 
-@njit(cache=True)
+@kernel
 def largest_first_order(deg):
     """Columns by decreasing degree, ties by increasing index.
 
@@ -374,7 +374,7 @@ def largest_first_order(deg):
 # at head[k]; nxt/prv link the lists, -1 terminates them.  Insertion is at
 # the head (so the most recently moved vertex is served first).
 
-@njit(cache=True)
+@kernel
 def _bucket_push(head, nxt, prv, k, v):
     h = head[k]
     nxt[v] = h
@@ -384,7 +384,7 @@ def _bucket_push(head, nxt, prv, k, v):
     head[k] = v
 
 
-@njit(cache=True)
+@kernel
 def _bucket_remove(head, nxt, prv, k, v):
     a = prv[v]
     b = nxt[v]
@@ -396,7 +396,7 @@ def _bucket_remove(head, nxt, prv, k, v):
         prv[b] = a
 
 
-@njit(cache=True)
+@kernel
 def smallest_last_order(indptr, indices, rptr, rcol, deg):
     """Matula-Beck smallest-last ordering of ``G(A)``.
 
@@ -446,7 +446,7 @@ def smallest_last_order(indptr, indices, rptr, rcol, deg):
     return order
 
 
-@njit(cache=True)
+@kernel
 def incidence_degree_order(indptr, indices, rptr, rcol, deg):
     """Coleman-Moré incidence-degree ordering of ``G(A)``.
 
@@ -495,7 +495,7 @@ def incidence_degree_order(indptr, indices, rptr, rcol, deg):
     return order
 
 
-@njit(cache=True)
+@kernel
 def dsatur_color(indptr, indices, rptr, rcol, colors, limit):
     """Brélaz's DSATUR colouring of ``G(A)``.
 
@@ -580,7 +580,7 @@ def dsatur_color(indptr, indices, rptr, rcol, colors, limit):
     return n_colors
 
 
-@njit(cache=True)
+@kernel
 def color_with_order(order, indptr, indices, m):
     """First-fit colouring in an explicit order: ``(colors, n_colors)``.
 
@@ -599,7 +599,7 @@ def color_with_order(order, indptr, indices, m):
     return colors, k
 
 
-@njit(cache=True)
+@kernel
 def named_order(code, indptr, indices, m):
     """The column order called ``code`` (one of the ``ORDER_*`` codes)."""
     n = indptr.shape[0] - 1
@@ -614,7 +614,7 @@ def named_order(code, indptr, indices, m):
     return incidence_degree_order(indptr, indices, rptr, rcol, deg)
 
 
-@njit(cache=True)
+@kernel
 def _try_order(order, indptr, indices, rptr, rcol, colors, n_colors, trial,
                rowmask, forbidden):
     """Colour in ``order``; keep it in ``colors`` if it beats ``n_colors``."""
@@ -629,7 +629,7 @@ def _try_order(order, indptr, indices, rptr, rcol, colors, n_colors, trial,
     return n_colors
 
 
-@njit(cache=True)
+@kernel
 def color_best(indptr, indices, m, colors):
     """Fewest-colours first-fit colouring over several column orders.
 
@@ -695,7 +695,7 @@ def color_best(indptr, indices, m, colors):
     return n_colors, lower_bound
 
 
-@njit(cache=True)
+@kernel
 def improve_with_order(order, indptr, indices, m, colors, n_colors):
     """Replace ``colors`` by first-fit in ``order`` if that uses fewer.
 

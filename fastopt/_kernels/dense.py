@@ -14,25 +14,26 @@ rounded to the caller's dtype (float32, say) is divided by the step it
 really represents.
 """
 import numpy as np
-from numba import njit
+from ._jit import kernel
 
 from .funcptr import as_function
-from .steps import (METHOD_2POINT, METHOD_3POINT, absolute_steps,
-                    difference_steps)
+from .steps import (METHOD_2POINT, METHOD_3POINT, STEP_DEFAULT,
+                    absolute_steps, difference_steps)
 
 __all__ = ["points_per_column", "check_size", "dense_points", "dense_points_cs",
            "dense_assemble", "dense_assemble_cs", "dense_difference",
            "dense_difference_cs", "dense_difference_at",
+           "dense_difference_default_at",
            "dense_difference_cs_at"]
 
 
-@njit(cache=True)
+@kernel
 def points_per_column(method):
     """Evaluations per column: 2 for '3-point', else 1."""
     return 2 if method == METHOD_3POINT else 1
 
 
-@njit(cache=True)
+@kernel
 def dense_points(x0, h, one_sided, method, start, stop):
     """Evaluation points for columns ``start <= j < stop``.
 
@@ -61,7 +62,7 @@ def dense_points(x0, h, one_sided, method, start, stop):
     return points
 
 
-@njit(cache=True)
+@kernel
 def dense_points_cs(x0, h, start, stop):
     """Complex-step points ``x0 + i h[j] e_j`` for ``start <= j < stop``."""
     n = x0.size
@@ -73,7 +74,7 @@ def dense_points_cs(x0, h, start, stop):
     return points
 
 
-@njit(cache=True)
+@kernel
 def dense_assemble(values, points, x0, f0, one_sided, method, start, jac_t):
     """Write columns ``start..`` of the Jacobian (as rows of ``jac_t``).
 
@@ -112,7 +113,7 @@ def dense_assemble(values, points, x0, f0, one_sided, method, start, jac_t):
                 jac_t[j, i] = (values[2 * r + 1, i] - values[2 * r, i]) / dx
 
 
-@njit(cache=True)
+@kernel
 def dense_assemble_cs(values, h, start, jac_t):
     """Complex-step columns: ``Im f(x0 + i h e_j) / h[j]``."""
     m = jac_t.shape[1]
@@ -122,7 +123,7 @@ def dense_assemble_cs(values, h, start, jac_t):
             jac_t[j, i] = values[r, i].imag / h[j]
 
 
-@njit(cache=True)
+@kernel
 def check_size(f, m):
     """Raise ValueError unless the function value ``f`` has ``m`` entries."""
     if f.size != m:
@@ -130,7 +131,7 @@ def check_size(f, m):
                          "from its value at `x0`.")
 
 
-@njit(cache=True)
+@kernel
 def dense_difference(fun, args, x0, f0, h, one_sided, method):
     """Dense Jacobian of a compiled ``fun(x, *args)`` ('2-point'/'3-point').
 
@@ -193,7 +194,7 @@ def dense_difference(fun, args, x0, f0, h, one_sided, method):
     return jac_t
 
 
-@njit(cache=True)
+@kernel
 def dense_difference_cs(fun, args, x0, m, h):
     """Dense complex-step Jacobian of a compiled ``fun(z, *args)``.
 
@@ -213,7 +214,7 @@ def dense_difference_cs(fun, args, x0, m, h):
     return jac_t
 
 
-@njit(cache=True)
+@kernel
 def dense_difference_at(c_addr, jit_addr, args, x0, f0, rstep, step,
                         step_kind, lb, ub, method):
     """Steps plus dense '2-point'/'3-point' difference of the compiled
@@ -237,7 +238,20 @@ def dense_difference_at(c_addr, jit_addr, args, x0, f0, rstep, step,
     return dense_difference(fun, (args,), x0, f0, h, one_sided, method)
 
 
-@njit(cache=True)
+@kernel
+def dense_difference_default_at(c_addr, jit_addr, args, x0, rstep, method):
+    """:func:`dense_difference_at` for the most common call: default steps,
+    no bounds, ``f0`` evaluated here.  Fewer arguments to convert from
+    Python, which is most of the cost on small problems."""
+    fun = as_function(c_addr, jit_addr, x0.copy(), args)
+    f0 = fun(x0.copy(), args)
+    empty = np.empty(0)
+    h, one_sided = difference_steps(x0, rstep, empty, STEP_DEFAULT, empty,
+                                    empty, False, method)
+    return dense_difference(fun, (args,), x0, f0, h, one_sided, method)
+
+
+@kernel
 def dense_difference_cs_at(c_addr, jit_addr, args, x0, m, rstep, step,
                            step_kind):
     """Steps plus dense complex-step difference at the given addresses.

@@ -11,18 +11,20 @@ communication (:func:`sparse_points` / :func:`sparse_assemble`) and offered
 as a compiled driver (:func:`sparse_difference`).
 """
 import numpy as np
-from numba import njit
+from ._jit import kernel
 
 from .dense import check_size, points_per_column
 from .funcptr import as_function
 from .steps import METHOD_2POINT, absolute_steps, difference_steps
 
 __all__ = ["group_members", "check_groups", "sparse_points",
-           "sparse_points_cs", "sparse_assemble", "sparse_assemble_cs", "sparse_difference",
-           "sparse_difference_at", "transpose_pattern", "pattern_fingerprint", "dense_to_csc"]
+           "sparse_points_cs", "sparse_assemble", "sparse_assemble_cs",
+           "sparse_difference", "sparse_difference_cs", "sparse_difference_at",
+           "sparse_difference_cs_at", "transpose_pattern",
+           "pattern_fingerprint", "dense_to_csc"]
 
 
-@njit(cache=True)
+@kernel
 def group_members(groups, n_groups):
     """Columns of each group, as CSR-like ``(group_ptr, members)``.
 
@@ -44,7 +46,7 @@ def group_members(groups, n_groups):
     return group_ptr, members
 
 
-@njit(cache=True)
+@kernel
 def check_groups(m, indptr, indices, groups, n_groups):
     """First conflict in a grouping, or ``(-1, -1, -1)`` if it is valid.
 
@@ -66,7 +68,7 @@ def check_groups(m, indptr, indices, groups, n_groups):
     return -1, -1, -1
 
 
-@njit(cache=True)
+@kernel
 def sparse_points(x0, h, one_sided, method, group_ptr, members, start, stop):
     """Evaluation points for groups ``start <= g < stop``.
 
@@ -97,7 +99,7 @@ def sparse_points(x0, h, one_sided, method, group_ptr, members, start, stop):
     return points
 
 
-@njit(cache=True)
+@kernel
 def sparse_points_cs(x0, h, group_ptr, members, start, stop):
     """Complex-step points ``x0 + i sum_{j in g} h[j] e_j``."""
     n = x0.size
@@ -111,7 +113,7 @@ def sparse_points_cs(x0, h, group_ptr, members, start, stop):
     return points
 
 
-@njit(cache=True)
+@kernel
 def _group_quotients(f1, f2, x1, x2, x0, f0, one_sided, method, indptr,
                      indices, position, group_ptr, members, g, data):
     # Divided differences of group g, written at data[position[q]] for its
@@ -137,7 +139,7 @@ def _group_quotients(f1, f2, x1, x2, x0, f0, one_sided, method, indptr,
                 data[position[q]] = (f2[i] - f1[i]) / dx
 
 
-@njit(cache=True)
+@kernel
 def _group_quotients_cs(f1, h, indptr, indices, position, group_ptr, members,
                         g, data):
     # Complex-step quotients Im f / h of group g, written as above.
@@ -147,7 +149,7 @@ def _group_quotients_cs(f1, h, indptr, indices, position, group_ptr, members,
             data[position[q]] = f1[indices[q]].imag / h[j]
 
 
-@njit(cache=True)
+@kernel
 def sparse_assemble(values, points, x0, f0, one_sided, method, indptr,
                     indices, position, group_ptr, members, start, data):
     """Fill ``data`` for the groups starting at ``start``.
@@ -173,7 +175,7 @@ def sparse_assemble(values, points, x0, f0, one_sided, method, indptr,
                          group_ptr, members, start + r, data)
 
 
-@njit(cache=True)
+@kernel
 def sparse_assemble_cs(values, h, indptr, indices, position, group_ptr,
                        members, start, data):
     """Complex-step version of :func:`sparse_assemble` (complex values)."""
@@ -182,7 +184,7 @@ def sparse_assemble_cs(values, h, indptr, indices, position, group_ptr,
                             group_ptr, members, start + r, data)
 
 
-@njit(cache=True)
+@kernel
 def sparse_difference(fun, args, x0, f0, h, one_sided, method, indptr,
                       indices, position, group_ptr, members):
     """Sparse Jacobian values of a compiled ``fun(x, *args)``.
@@ -243,7 +245,7 @@ def sparse_difference(fun, args, x0, f0, h, one_sided, method, indptr,
     return data
 
 
-@njit(cache=True)
+@kernel
 def sparse_difference_cs(fun, args, x0, m, h, indptr, indices, position,
                          group_ptr, members):
     """Sparse complex-step Jacobian values of a compiled ``fun(z, *args)``;
@@ -263,7 +265,7 @@ def sparse_difference_cs(fun, args, x0, m, h, indptr, indices, position,
     return data
 
 
-@njit(cache=True)
+@kernel
 def sparse_difference_at(c_addr, jit_addr, args, x0, f0, rstep, step,
                          step_kind, lb, ub, method, indptr, indices, position,
                          group_ptr, members):
@@ -280,7 +282,7 @@ def sparse_difference_at(c_addr, jit_addr, args, x0, f0, rstep, step,
                              indptr, indices, position, group_ptr, members)
 
 
-@njit(cache=True)
+@kernel
 def sparse_difference_cs_at(c_addr, jit_addr, args, x0, m, rstep, step,
                             step_kind, indptr, indices, position, group_ptr,
                             members):
@@ -291,7 +293,7 @@ def sparse_difference_cs_at(c_addr, jit_addr, args, x0, m, rstep, step,
                                 position, group_ptr, members)
 
 
-@njit(cache=True)
+@kernel
 def transpose_pattern(n_minor, indptr, indices):
     """Transpose a compressed pattern (CSR <-> CSC), remembering positions.
 
@@ -329,7 +331,7 @@ def transpose_pattern(n_minor, indptr, indices):
     return t_indptr, t_indices, position
 
 
-@njit(cache=True)
+@kernel
 def pattern_fingerprint(indptr, indices):
     """64-bit FNV-1a hash of a compressed pattern's index arrays."""
     h = np.uint64(14695981039346656037)
@@ -341,7 +343,7 @@ def pattern_fingerprint(indptr, indices):
     return h
 
 
-@njit(cache=True)
+@kernel
 def dense_to_csc(pattern):
     """CSC index arrays of the non-zeros of a dense boolean pattern (m, n)."""
     m, n = pattern.shape

@@ -7,7 +7,7 @@ and steps shrunk, flipped or made one-sided to keep every evaluation point
 inside ``[lb, ub]``.
 """
 import numpy as np
-from numba import njit
+from ._jit import kernel
 
 __all__ = ["STEP_DEFAULT", "STEP_RELATIVE", "STEP_ABSOLUTE",
            "absolute_steps", "adjust_one_sided", "adjust_two_sided",
@@ -24,7 +24,7 @@ METHOD_3POINT = 1
 METHOD_CS = 2
 
 
-@njit(cache=True)
+@kernel
 def absolute_steps(x0, rstep, step, step_kind):
     """Absolute steps ``h`` for each coordinate.
 
@@ -62,7 +62,7 @@ def absolute_steps(x0, rstep, step, step_kind):
     return h
 
 
-@njit(cache=True)
+@kernel
 def adjust_one_sided(x0, h, num_steps, lb, ub):
     """Flip or shrink one-sided steps so ``x0 + num_steps*h`` stays feasible.
 
@@ -87,7 +87,7 @@ def adjust_one_sided(x0, h, num_steps, lb, ub):
     return h
 
 
-@njit(cache=True)
+@kernel
 def adjust_two_sided(x0, h, num_steps, lb, ub, one_sided):
     """Make central steps one-sided (and shorter) near a bound.
 
@@ -119,7 +119,7 @@ def adjust_two_sided(x0, h, num_steps, lb, ub, one_sided):
     return h
 
 
-@njit(cache=True)
+@kernel
 def difference_steps(x0, rstep, step, step_kind, lb, ub, bounded, method):
     """Steps and one-sided flags for a difference of the given method.
 

@@ -1,0 +1,94 @@
+"""Median time ratio fastopt/SciPy for every asv case, measured in one run.
+
+    python benchmarks/compare.py [--repeats 15] [--only Dense|Sparse|...]
+
+Runs the ``time_*`` methods of the suites in this folder for both
+implementations, interleaved (fastopt, scipy, fastopt, ...) so that both
+see the same machine load, and prints each case's medians and their ratio.
+Also times the fresh-interpreter ``Startup`` snippets.
+"""
+import argparse
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_group_columns  # noqa: E402
+import bench_numdiff  # noqa: E402
+
+SUITES = [bench_numdiff.DenseDerivative, bench_numdiff.SparseDerivative,
+          bench_group_columns.GroupColumns]
+
+
+def _per_call(call, min_seconds=0.02):
+    # Seconds per call, looping until at least min_seconds have passed.
+    number, elapsed = 0, 0.0
+    start = time.perf_counter()
+    while elapsed < min_seconds:
+        call()
+        number += 1
+        elapsed = time.perf_counter() - start
+    return elapsed / number
+
+
+def compare_suite(suite, repeats, out):
+    names = suite.param_names
+    impl_axis = names.index("impl")
+    others = [p for i, p in enumerate(suite.params) if i != impl_axis]
+    methods = [m for m in dir(suite) if m.startswith("time_")]
+    for combo in itertools.product(*others):
+        instances = {}
+        for impl in ("fastopt", "scipy"):
+            args = list(combo)
+            args.insert(impl_axis, impl)
+            instance = suite()
+            instance.setup(*args)
+            instances[impl] = (instance, args)
+        for method in methods:
+            samples = {"fastopt": [], "scipy": []}
+            for _ in range(repeats):
+                for impl, (instance, args) in instances.items():
+                    call = getattr(instance, method)
+                    samples[impl].append(_per_call(lambda: call(*args)))
+            ours = statistics.median(samples["fastopt"])
+            theirs = statistics.median(samples["scipy"])
+            label = ", ".join(f"{n}={v}" for n, v in zip(
+                [n for n in names if n != "impl"], combo))
+            print(f"{suite.__name__}.{method}[{label}]  fastopt "
+                  f"{ours * 1e6:10.1f} us  scipy {theirs * 1e6:10.1f} us  "
+                  f"ratio {ours / theirs:6.3f}", file=out, flush=True)
+
+
+def startup(out, runs=5):
+    for name, code in bench_numdiff.STARTUP_SNIPPETS.items():
+        subprocess.run([sys.executable, "-c", code], check=True)  # warm
+        timed = f"import time\n_t = time.perf_counter()\n{code}\n" \
+                "print(time.perf_counter() - _t)\n"
+        samples = [float(subprocess.run([sys.executable, "-c", timed],
+                                        check=True, capture_output=True,
+                                        text=True).stdout.split()[-1])
+                   for _ in range(runs)]
+        print(f"Startup.{name}: median {statistics.median(samples):.3f} s "
+              f"in-process over {runs} fresh interpreters", file=out,
+              flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--only", default="",
+                        help="run only suites whose name contains this")
+    options = parser.parse_args()
+    for suite in SUITES:
+        if options.only in suite.__name__:
+            compare_suite(suite, options.repeats, sys.stdout)
+    if options.only in "Startup":
+        startup(sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
