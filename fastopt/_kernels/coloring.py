@@ -144,6 +144,23 @@ def csc_transpose(m, indptr, indices):
 
 
 @kernel
+def _row_masks_of(j, indptr, indices, rowmask):
+    # OR of the colour masks of column j's rows: the colours j may not take.
+    forbidden = np.int64(0)
+    for p in range(indptr[j], indptr[j + 1]):
+        forbidden |= rowmask[indices[p]]
+    return forbidden
+
+
+@kernel
+def _mark_rows(j, c, indptr, indices, rowmask):
+    # Record colour c as used in every row of column j.
+    bit = np.int64(1) << c
+    for p in range(indptr[j], indptr[j + 1]):
+        rowmask[indices[p]] |= bit
+
+
+@kernel
 def greedy_color_rowmask(order, indptr, indices, colors, rowmask, limit):
     """First-fit colouring in ``order`` with per-row colour bit masks.
 
@@ -161,9 +178,7 @@ def greedy_color_rowmask(order, indptr, indices, colors, rowmask, limit):
     n_colors = 0
     for t in range(n):
         j = order[t]
-        forbidden = np.int64(0)
-        for p in range(indptr[j], indptr[j + 1]):
-            forbidden |= rowmask[indices[p]]
+        forbidden = _row_masks_of(j, indptr, indices, rowmask)
         c = 0
         while (forbidden >> c) & 1:
             c += 1
@@ -174,9 +189,7 @@ def greedy_color_rowmask(order, indptr, indices, colors, rowmask, limit):
             n_colors = c + 1
             if n_colors >= limit:
                 return LIMIT_REACHED
-        bit = np.int64(1) << c
-        for p in range(indptr[j], indptr[j + 1]):
-            rowmask[indices[p]] |= bit
+        _mark_rows(j, c, indptr, indices, rowmask)
     return n_colors
 
 
@@ -198,9 +211,7 @@ def natural_color_and_bound(indptr, indices, m, colors):
     n_colors = 0
     bound = 0
     for j in range(n):
-        forbidden = np.int64(0)
-        for p in range(indptr[j], indptr[j + 1]):
-            forbidden |= rowmask[indices[p]]
+        forbidden = _row_masks_of(j, indptr, indices, rowmask)
         c = 0
         while (forbidden >> c) & 1:
             c += 1
@@ -250,9 +261,7 @@ def cyclic_color_rowmask(order, indptr, indices, period, colors, rowmask,
     start = 0
     for t in range(n):
         j = order[t]
-        forbidden = np.int64(0)
-        for p in range(indptr[j], indptr[j + 1]):
-            forbidden |= rowmask[indices[p]]
+        forbidden = _row_masks_of(j, indptr, indices, rowmask)
         c = -1
         for s in range(period):
             cc = start + s
@@ -274,9 +283,7 @@ def cyclic_color_rowmask(order, indptr, indices, period, colors, rowmask,
             n_colors = c + 1
             if n_colors >= limit:
                 return LIMIT_REACHED
-        bit = np.int64(1) << c
-        for p in range(indptr[j], indptr[j + 1]):
-            rowmask[indices[p]] |= bit
+        _mark_rows(j, c, indptr, indices, rowmask)
     return n_colors
 
 

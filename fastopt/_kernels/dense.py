@@ -20,7 +20,7 @@ from .funcptr import as_function
 from .steps import (METHOD_2POINT, METHOD_3POINT, STEP_DEFAULT,
                     absolute_steps, difference_steps)
 
-__all__ = ["points_per_column", "check_size", "dense_points", "dense_points_cs",
+__all__ = ["points_per_column", "check_size", "perturb_column", "dense_points", "dense_points_cs",
            "dense_assemble", "dense_assemble_cs", "dense_difference",
            "dense_difference_cs", "dense_difference_at",
            "dense_difference_default_at",
@@ -31,6 +31,24 @@ __all__ = ["points_per_column", "check_size", "dense_points", "dense_points_cs",
 def points_per_column(method):
     """Evaluations per column: 2 for '3-point', else 1."""
     return 2 if method == METHOD_3POINT else 1
+
+
+@kernel
+def perturb_column(points, row, j, x0, h, one_sided, method):
+    """Move coordinate ``j`` of the stencil points starting at ``row``.
+
+    '2-point': ``points[row, j] = x0[j] + h[j]``.  '3-point': rows ``row``
+    and ``row + 1`` get ``x0[j] -/+ h[j]`` (central) or ``x0[j] + h[j]``
+    and ``x0[j] + 2 h[j]`` (one-sided).
+    """
+    if method == METHOD_2POINT:
+        points[row, j] = x0[j] + h[j]
+    elif one_sided[j]:
+        points[row, j] = x0[j] + h[j]
+        points[row + 1, j] = x0[j] + 2.0 * h[j]
+    else:
+        points[row, j] = x0[j] - h[j]
+        points[row + 1, j] = x0[j] + h[j]
 
 
 @kernel
@@ -48,17 +66,9 @@ def dense_points(x0, h, one_sided, method, start, stop):
     n = x0.size
     points = np.empty((k * (stop - start), n))
     for r in range(stop - start):
-        j = start + r
         for q in range(k):
             points[k * r + q, :] = x0
-        if method == METHOD_2POINT:
-            points[r, j] = x0[j] + h[j]
-        elif one_sided[j]:
-            points[2 * r, j] = x0[j] + h[j]
-            points[2 * r + 1, j] = x0[j] + 2.0 * h[j]
-        else:
-            points[2 * r, j] = x0[j] - h[j]
-            points[2 * r + 1, j] = x0[j] + h[j]
+        perturb_column(points, k * r, start + r, x0, h, one_sided, method)
     return points
 
 

@@ -13,7 +13,7 @@ as a compiled driver (:func:`sparse_difference`).
 import numpy as np
 from ._jit import kernel
 
-from .dense import check_size, points_per_column
+from .dense import check_size, perturb_column, points_per_column
 from .funcptr import as_function
 from .steps import METHOD_2POINT, absolute_steps, difference_steps
 
@@ -31,18 +31,10 @@ def group_members(groups, n_groups):
     ``members[group_ptr[g]:group_ptr[g+1]]`` are the columns of group ``g``
     in increasing order.
     """
-    n = groups.size
-    group_ptr = np.zeros(n_groups + 1, dtype=np.int64)
-    for j in range(n):
-        group_ptr[groups[j] + 1] += 1
-    for g in range(n_groups):
-        group_ptr[g + 1] += group_ptr[g]
-    fill = group_ptr[:-1].copy()
-    members = np.empty(n, dtype=np.int64)
-    for j in range(n):
-        g = groups[j]
-        members[fill[g]] = j
-        fill[g] += 1
+    # Column j is the only entry of "row" j, with "column" groups[j]: the
+    # members are the transpose of that pattern.
+    group_ptr, members, _ = transpose_pattern(
+        n_groups, np.arange(groups.size + 1), groups)
     return group_ptr, members
 
 
@@ -87,15 +79,8 @@ def sparse_points(x0, h, one_sided, method, group_ptr, members, start, stop):
         for q in range(k):
             points[k * r + q, :] = x0
         for p in range(group_ptr[g], group_ptr[g + 1]):
-            j = members[p]
-            if method == METHOD_2POINT:
-                points[r, j] = x0[j] + h[j]
-            elif one_sided[j]:
-                points[2 * r, j] = x0[j] + h[j]
-                points[2 * r + 1, j] = x0[j] + 2.0 * h[j]
-            else:
-                points[2 * r, j] = x0[j] - h[j]
-                points[2 * r + 1, j] = x0[j] + h[j]
+            perturb_column(points, k * r, members[p], x0, h, one_sided,
+                           method)
     return points
 
 
