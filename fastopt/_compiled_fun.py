@@ -22,6 +22,7 @@ __all__ = ["is_compiled", "compiled_addresses"]
 
 FLOAT_VECTOR = types.Array(types.float64, 1, "C")
 COMPLEX_VECTOR = types.Array(types.complex128, 1, "C")
+FLOAT_MATRIX = types.Array(types.float64, 2, "C")
 
 # dispatcher -> {(x_type, args_type): (target dispatcher, addresses) | None}
 _ADDRESSES = weakref.WeakKeyDictionary()
@@ -66,6 +67,29 @@ def _vector_impl(value, dtype):
     return None
 
 
+def _as_float_matrix(value):
+    pass
+
+
+@overload(_as_float_matrix)
+def _ov_as_float_matrix(value):
+    if isinstance(value, types.Array) and value.ndim == 2:
+        if value.layout == "C" and value.dtype == types.float64:
+            return lambda value: value
+        return lambda value: np.ascontiguousarray(value).astype(np.float64)
+    if isinstance(value, (types.Number, types.Boolean)):
+        def scalar(value):
+            out = np.empty((1, 1))
+            out[0, 0] = value
+            return out
+        return scalar
+    if isinstance(value, types.Array):
+        def not_2d(value):
+            raise ValueError("`jac` must return a 2-D array.")
+        return not_2d
+    return None
+
+
 @overload(_as_float_vector)
 def _ov_as_float_vector(value):
     return _vector_impl(value, types.float64)
@@ -76,10 +100,15 @@ def _ov_as_complex_vector(value):
     return _vector_impl(value, types.complex128)
 
 
-def _adapter(fun, x_type):
+def _adapter(fun, x_type, return_type):
     # fun(x, *args) as adapter(x, args) -> C-contiguous 1-D vector of the
-    # point's dtype, whatever scalar or array the user's function returns.
-    if x_type == COMPLEX_VECTOR:
+    # point's dtype (or, for Jacobians, a C-contiguous float64 matrix),
+    # whatever scalar or array the user's function returns.
+    if return_type == FLOAT_MATRIX:
+        @njit
+        def adapter(x, args):
+            return _as_float_matrix(fun(x, *args))
+    elif x_type == COMPLEX_VECTOR:
         @njit
         def adapter(x, args):
             return _as_complex_vector(fun(x, *args))
@@ -90,9 +119,9 @@ def _adapter(fun, x_type):
     return adapter
 
 
-def _resolve(fun, x_type, args_type):
-    signature = function_signature(x_type, args_type)
-    adapter = _adapter(fun, x_type)
+def _resolve(fun, x_type, args_type, return_type):
+    signature = function_signature(x_type, args_type, return_type)
+    adapter = _adapter(fun, x_type, return_type)
     try:
         adapter.compile(signature.args)
     except TypingError:
@@ -133,7 +162,7 @@ def _args_key(args):
     return tuple(key)
 
 
-def compiled_addresses(fun, args, complex_step=False):
+def compiled_addresses(fun, args, complex_step=False, matrix=False):
     """Addresses of ``fun(x, *args)`` for the compiled difference kernels.
 
     Parameters
@@ -144,6 +173,10 @@ def compiled_addresses(fun, args, complex_step=False):
         Extra arguments; only their numba types matter here.
     complex_step : bool
         Whether ``x`` is complex128 (the 'cs' method) rather than float64.
+    matrix : bool
+        Whether ``fun`` returns a matrix (a Jacobian): the adapter then
+        returns a C-contiguous float64 2-D array; use
+        ``as_function_returning`` in the kernel.
 
     Returns
     -------
@@ -162,7 +195,7 @@ def compiled_addresses(fun, args, complex_step=False):
             key = numba.typeof(args)
         except (ValueError, TypeError):
             return None
-    key = (complex_step, key)
+    key = (complex_step, matrix, key)
     entry = per_function.get(key, False)
     if entry is False:
         try:
@@ -171,6 +204,7 @@ def compiled_addresses(fun, args, complex_step=False):
             entry = None
         else:
             x_type = COMPLEX_VECTOR if complex_step else FLOAT_VECTOR
-            entry = _resolve(fun, x_type, args_type)
+            return_type = FLOAT_MATRIX if matrix else x_type
+            entry = _resolve(fun, x_type, args_type, return_type)
         per_function[key] = entry
     return None if entry is None else entry[1]

@@ -20,11 +20,12 @@ from numba.core import cgutils
 from numba.experimental.function_type import _get_jit_address, _get_wrapper_address
 from numba.extending import intrinsic
 
-__all__ = ["as_function", "function_signature", "function_addresses"]
+__all__ = ["as_function", "as_function_returning", "function_signature",
+           "function_addresses"]
 
 
-def function_signature(x_type, args_type):
-    """Signature ``x_type(x_type, args_type)`` of a residual ``fun(x, args)``.
+def function_signature(x_type, args_type, return_type=None):
+    """Signature ``return_type(x_type, args_type)`` of ``fun(x, args)``.
 
     The extra arguments travel packed in one tuple, so one kernel
     specialisation serves every function with the same argument types.
@@ -32,15 +33,18 @@ def function_signature(x_type, args_type):
     Parameters
     ----------
     x_type : numba.types.Array
-        Type of the point ``x`` (and of the returned residual vector).
+        Type of the point ``x``.
     args_type : numba.types.BaseTuple
         Type of the extra-arguments tuple.
+    return_type : numba type, optional
+        Type of the result; default ``x_type`` (a residual vector).
 
     Returns
     -------
     numba.core.typing.Signature
     """
-    return x_type(x_type, args_type)
+    return (x_type if return_type is None else return_type)(x_type,
+                                                            args_type)
 
 
 def function_addresses(dispatcher, signature):
@@ -56,6 +60,19 @@ def function_addresses(dispatcher, signature):
             _get_jit_address(dispatcher, signature))
 
 
+def _function_value(fn_type):
+    # Code generator building a first-class function value of fn_type from
+    # the two addresses passed as the first two arguments.
+    def codegen(context, builder, signature, llargs):
+        fn = cgutils.create_struct_proxy(fn_type)(context, builder)
+        voidptr = context.get_value_type(types.voidptr)
+        fn.c_addr = builder.inttoptr(llargs[0], voidptr)
+        fn.py_addr = voidptr(None)
+        fn.jit_addr = builder.inttoptr(llargs[1], voidptr)
+        return fn._getvalue()
+    return codegen
+
+
 @intrinsic
 def as_function(typingctx, c_addr, jit_addr, x, args):
     """First-class function ``x_type(x_type, args_type)`` at the addresses.
@@ -65,13 +82,14 @@ def as_function(typingctx, c_addr, jit_addr, x, args):
     ``fun(x, *extra)``, pass ``extra = (args,)``.
     """
     fn_type = types.FunctionType(function_signature(x, args))
+    return fn_type(c_addr, jit_addr, x, args), _function_value(fn_type)
 
-    def codegen(context, builder, signature, llargs):
-        fn = cgutils.create_struct_proxy(fn_type)(context, builder)
-        voidptr = context.get_value_type(types.voidptr)
-        fn.c_addr = builder.inttoptr(llargs[0], voidptr)
-        fn.py_addr = voidptr(None)
-        fn.jit_addr = builder.inttoptr(llargs[1], voidptr)
-        return fn._getvalue()
 
-    return fn_type(c_addr, jit_addr, x, args), codegen
+@intrinsic
+def as_function_returning(typingctx, c_addr, jit_addr, result, x, args):
+    """As :func:`as_function` for a function returning ``result``'s type
+    (for example a C-contiguous 2-D Jacobian); ``result`` is only a type
+    witness, such as an empty array of that type."""
+    fn_type = types.FunctionType(function_signature(x, args, result))
+    return (fn_type(c_addr, jit_addr, result, x, args),
+            _function_value(fn_type))
