@@ -74,7 +74,8 @@ def _all_finite(x):
 def _prepare_x0(x0):
     # x0 as a 1-D array, keeping a real floating dtype (float32 included).
     if (type(x0) is np.ndarray and x0.ndim == 1 and x0.dtype.kind == "f"
-            and x0.size and _all_finite(x0)):
+            and x0.size and x0.flags.c_contiguous and x0.flags.writeable
+            and _all_finite(x0)):
         return x0
     if x0 is None:
         raise TypeError("`x0` must be array_like of real numbers, not None.")
@@ -92,6 +93,8 @@ def _prepare_x0(x0):
         raise ValueError("`x0` must have at most 1 dimension.")
     if x0.size == 0:
         raise ValueError("`x0` must have at least one element.")
+    # One memory layout for the kernels: C-contiguous and writeable.
+    x0 = np.array(x0, dtype=x0.dtype, order="C")
     finite = np.isfinite(x0)
     if not finite.all():
         bad = int(np.argmin(finite))
@@ -405,7 +408,7 @@ def approx_derivative(fun, x0, method="3-point", rel_step=None,
     array([[ 1.        ,  0.        ],
            [-1.        ,  0.        ]])
     """
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"Unknown method '{method}'. ")
     if not callable(fun):
         raise TypeError(f"`fun` must be callable; got {type(fun).__name__}.")

@@ -261,3 +261,15 @@ def test_sparse_pattern_kernels():
     changed[5] += 1
     assert sparse_kernels.pattern_fingerprint(indptr, changed) != base
     assert sparse_kernels.pattern_fingerprint(indptr, indices.copy()) == base
+
+
+def test_strided_and_readonly_x0_use_the_same_kernel():
+    base = np.array([0.7, 9.0, -1.3, 9.0, 2.1])
+    approx_derivative(P.jit_polynomial, base[::2].copy())
+    before = len(dense_kernels.dense_difference_default_at.signatures)
+    strided = approx_derivative(P.jit_polynomial, base[::2])
+    readonly = base[::2].copy()
+    readonly.flags.writeable = False
+    J = approx_derivative(P.jit_polynomial, readonly)
+    assert len(dense_kernels.dense_difference_default_at.signatures) == before
+    assert_allclose(strided, J, rtol=0)
