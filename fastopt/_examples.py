@@ -167,3 +167,61 @@ def sparse_problem(kind, n):
         raise ValueError(f"unknown kind {kind!r}; use one of {SPARSE_KINDS}")
     x0 = np.linspace(-1.0, 1.0, n)
     return funs[0], funs[1], x0, structure
+
+
+# ----------------------------------------------------------------------------
+# Small nonlinear systems (Moré, Garbow and Hillstrom 1981) for root.
+# ----------------------------------------------------------------------------
+def rosenbrock_system(x):
+    """MGH 1: Rosenbrock as a 2-equation system; root (1, 1)."""
+    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+
+
+@njit
+def rosenbrock_system_jit(x):
+    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+
+
+def powell_singular(x):
+    """MGH 13: Powell's singular function; root 0 (singular Jacobian)."""
+    return np.array([x[0] + 10.0 * x[1], np.sqrt(5.0) * (x[2] - x[3]),
+                     (x[1] - 2.0 * x[2]) ** 2,
+                     np.sqrt(10.0) * (x[0] - x[3]) ** 2])
+
+
+@njit
+def powell_singular_jit(x):
+    return np.array([x[0] + 10.0 * x[1], np.sqrt(5.0) * (x[2] - x[3]),
+                     (x[1] - 2.0 * x[2]) ** 2,
+                     np.sqrt(10.0) * (x[0] - x[3]) ** 2])
+
+
+def helical_valley(x):
+    """MGH 7: helical valley; root (1, 0, 0)."""
+    theta = np.arctan2(x[1], x[0]) / (2.0 * np.pi)
+    return np.array([10.0 * (x[2] - 10.0 * theta),
+                     10.0 * (np.sqrt(x[0] ** 2 + x[1] ** 2) - 1.0), x[2]])
+
+
+@njit
+def helical_valley_jit(x):
+    theta = np.arctan2(x[1], x[0]) / (2.0 * np.pi)
+    return np.array([10.0 * (x[2] - 10.0 * theta),
+                     10.0 * (np.sqrt(x[0] ** 2 + x[1] ** 2) - 1.0), x[2]])
+
+
+ROOT_PROBLEMS = {
+    # name: (python function, @njit function, standard starting point)
+    "rosenbrock": (rosenbrock_system, rosenbrock_system_jit, (-1.2, 1.0)),
+    "powell_singular": (powell_singular, powell_singular_jit,
+                        (3.0, -1.0, 0.0, 1.0)),
+    "helical_valley": (helical_valley, helical_valley_jit, (-1.0, 0.0, 0.0)),
+    "broyden_tridiagonal_10": (broyden_tridiagonal, broyden_tridiagonal_jit,
+                               (-1.0,) * 10),
+}
+
+
+def root_problem(name):
+    """``(python_fun, njit_fun, x0)`` of a small system in ROOT_PROBLEMS."""
+    fun, fun_jit, x0 = ROOT_PROBLEMS[name]
+    return fun, fun_jit, np.array(x0, dtype=float)

@@ -1,0 +1,466 @@
+"""``root``, ``fsolve`` and ``show_options``: SciPy's nonlinear-equation API.
+
+The dispatcher normalises arguments as ``scipy.optimize.root`` does and
+hands the problem to a method's solver (:mod:`fastopt._hybr`,
+:mod:`fastopt._lm`), which returns the raw MINPACK outputs; this module
+turns them into SciPy's ``OptimizeResult`` with SciPy's messages.
+
+One deliberate difference: ``success`` is honest.  MINPACK's "converged"
+tests look at the step and the trust region, not at ``f``; near a local
+minimiser of ``||f||`` that is not a root the trust region collapses and
+SciPy reports success at a point that is not a root.  fastopt keeps
+MINPACK's iteration and statuses but reports ``success=True`` only if the
+final residual is also small: ``||f(x)||_2 <= sqrt(xtol) * max(1,
+||f(x0)||_2)`` (square systems); otherwise the status becomes
+:data:`NOT_A_ROOT` with a message saying so.
+"""
+import math
+import warnings
+
+import numpy as np
+
+__all__ = ["root", "fsolve", "show_options", "NOT_A_ROOT"]
+
+# Statuses fastopt adds to MINPACK's.
+NON_FINITE = 9          # (lm; hybr uses 6) the function returned nan/inf
+NOT_A_ROOT = 10         # converged by MINPACK's tests, but ||f|| is not small
+
+ALL_METHODS = ("hybr", "lm", "broyden1", "broyden2", "anderson",
+               "linearmixing", "diagbroyden", "excitingmixing", "krylov",
+               "df-sane")
+AVAILABLE_METHODS = ("hybr", "lm")
+
+
+def _not_a_root_message(fnorm, limit):
+    return ("The iteration converged by the step-size test to a point that "
+            f"is not a root: ||f(x)|| = {fnorm:g} exceeds "
+            f"sqrt(xtol) * max(1, ||f(x0)||) = {limit:g}.  x is probably a "
+            "local minimiser of ||f||; try another starting point.")
+
+
+def _hybr_message(status, xtol, maxfev):
+    messages = {
+        0: "Improper input parameters were entered.",
+        1: "The solution converged.",
+        2: f"The number of calls to function has reached maxfev = {maxfev}.",
+        3: f"xtol={xtol:f} is too small, no further improvement in the "
+           "approximate\n solution is possible.",
+        4: "The iteration is not making good progress, as measured by the \n"
+           " improvement from the last five Jacobian evaluations.",
+        5: "The iteration is not making good progress, as measured by the \n"
+           " improvement from the last ten iterations.",
+        6: "The function returned a non-finite value (nan or inf).",
+    }
+    return messages.get(status, "An error occurred.")
+
+
+def _lm_message(status, ftol, xtol, gtol, maxfev):
+    messages = {
+        0: "Improper input parameters.",
+        1: "Both actual and predicted relative reductions in the sum of "
+           f"squares\n  are at most {ftol:f}",
+        2: f"The relative error between two consecutive iterates is at most "
+           f"{xtol:f}",
+        3: "Both actual and predicted relative reductions in the sum of "
+           f"squares\n  are at most {ftol:f} and the relative error between "
+           f"two consecutive iterates is at \n  most {xtol:f}",
+        4: "The cosine of the angle between func(x) and any column of the\n"
+           f"  Jacobian is at most {gtol:f} in absolute value",
+        5: f"Number of calls to function has reached maxfev = {maxfev}.",
+        6: f"ftol={ftol:f} is too small, no further reduction in the sum of "
+           "squares\n  is possible.",
+        7: f"xtol={xtol:f} is too small, no further improvement in the "
+           "approximate\n  solution is possible.",
+        8: f"gtol={gtol:f} is too small, func(x) is orthogonal to the "
+           "columns of\n  the Jacobian to machine precision.",
+        NON_FINITE: "The function returned a non-finite value (nan or inf).",
+    }
+    return messages.get(status, "An error occurred.")
+
+
+class _FunAndJac:
+    """``fun`` returning ``(f, J)`` split into a function and a Jacobian
+    that share one evaluation per point (SciPy's ``jac=True``)."""
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.x = None
+        self.jac_value = None
+
+    def _compute(self, x, args):
+        f, J = self.fun(x, *args)
+        self.x = np.array(x, copy=True)
+        self.jac_value = J
+        return f
+
+    def __call__(self, x, *args):
+        return self._compute(x, args)
+
+    def derivative(self, x, *args):
+        if self.x is None or not np.array_equal(x, self.x):
+            self._compute(x, args)
+        return self.jac_value
+
+
+def _warn_unknown(options):
+    if options:
+        from scipy.optimize import OptimizeWarning
+        warnings.warn("Unknown solver options: " + ", ".join(options),
+                      OptimizeWarning, stacklevel=4)
+
+
+def _residual_limit(fnorm0, xtol):
+    return math.sqrt(max(xtol, np.finfo(float).eps)) * max(1.0, fnorm0)
+
+
+def _root_hybr(func, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
+               maxfev=0, band=None, eps=None, factor=100, diag=None,
+               **unknown_options):
+    """
+    Find the roots of a multivariate function using MINPACK's hybrd and
+    hybrj routines (modified Powell method), compiled.
+
+    Options
+    -------
+    col_deriv : bool
+        Specify whether the Jacobian function computes derivatives down
+        the columns (faster, because there is no transpose operation).
+    xtol : float
+        The calculation will terminate if the relative error between two
+        consecutive iterates is at most `xtol`.
+    maxfev : int
+        The maximum number of calls to the function. If zero, then
+        ``200*(N+1)`` without `jac` and ``100*(N+1)`` with it, where N is
+        the number of elements in `x0` (SciPy's actual defaults).
+    band : tuple
+        If set to a two-sequence containing the number of sub- and
+        super-diagonals within the band of the Jacobi matrix, the
+        Jacobi matrix is considered banded (only for ``jac=None``).
+    eps : float
+        A suitable step length for the forward-difference
+        approximation of the Jacobian (for ``jac=None``). If
+        `eps` is less than the machine precision, it is assumed
+        that the relative errors in the functions are of the order of
+        the machine precision.
+    factor : float
+        A parameter determining the initial step bound
+        (``factor * || diag * x||``). Should be in the interval
+        ``(0.1, 100)``.
+    diag : sequence
+        N positive entries that serve as a scale factors for the
+        variables.
+
+    Notes
+    -----
+    ``success`` additionally requires ``||f(x)||_2 <= sqrt(xtol) * max(1,
+    ||f(x0)||_2)``; a point that passes MINPACK's step test without that
+    gets status 10 and ``success=False``.  Status 6 means the function
+    returned nan or inf.
+    """
+    from scipy.optimize import OptimizeResult
+
+    from ._hybr import solve_hybr
+
+    _warn_unknown(unknown_options)
+    raw = solve_hybr(func, x0, args=args, jac=jac, col_deriv=col_deriv,
+                     xtol=xtol, maxfev=maxfev, band=band, eps=eps,
+                     factor=factor, diag=diag)
+    status = raw["status"]
+    n = raw["x"].size
+    if maxfev == 0:
+        maxfev = (100 if jac is not None else 200) * (n + 1)
+    message = _hybr_message(status, xtol, maxfev)
+    fnorm = float(np.linalg.norm(raw["fun"]))
+    if status == 1:
+        limit = _residual_limit(raw.get("fnorm0", fnorm), xtol)
+        if not fnorm <= limit:
+            status, message = NOT_A_ROOT, _not_a_root_message(fnorm, limit)
+    result = OptimizeResult(x=raw["x"], success=status == 1, status=status,
+                            method="hybr", fun=raw["fun"], nfev=raw["nfev"],
+                            fjac=raw["fjac"], r=raw["r"], qtf=raw["qtf"],
+                            message=message)
+    if raw.get("njev") is not None:
+        result["njev"] = raw["njev"]
+    return result
+
+
+def _root_leastsq(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
+                  ftol=1.49012e-08, gtol=0.0, maxiter=0, eps=0.0, factor=100,
+                  diag=None, **unknown_options):
+    """
+    Solve for least squares with Levenberg-Marquardt (MINPACK's lmdif and
+    lmder), compiled.
+
+    Options
+    -------
+    col_deriv : bool
+        non-zero to specify that the Jacobian function computes derivatives
+        down the columns (faster, because there is no transpose operation).
+    ftol : float
+        Relative error desired in the sum of squares.
+    xtol : float
+        Relative error desired in the approximate solution.
+    gtol : float
+        Orthogonality desired between the function vector and the columns
+        of the Jacobian.
+    maxiter : int
+        The maximum number of calls to the function. If zero, then
+        200*(N+1) without `jac` and 100*(N+1) with it, where N is the
+        number of elements in x0.
+    eps : float
+        A suitable step length for the forward-difference approximation of
+        the Jacobian (for Dfun=None). If `eps` is less than the machine
+        precision, it is assumed that the relative errors in the functions
+        are of the order of the machine precision.
+    factor : float
+        A parameter determining the initial step bound
+        (``factor * || diag * x||``). Should be in interval ``(0.1, 100)``.
+    diag : sequence
+        N positive entries that serve as a scale factors for the variables.
+
+    Notes
+    -----
+    For a square system, ``success`` additionally requires ``||f(x)||_2 <=
+    sqrt(xtol) * max(1, ||f(x0)||_2)`` (status 10 otherwise); status 9
+    means the function returned nan or inf (SciPy reports success there).
+    """
+    from scipy.optimize import OptimizeResult
+
+    from ._lm import solve_lm
+
+    _warn_unknown(unknown_options)
+    raw = solve_lm(fun, x0, args=args, jac=jac, col_deriv=col_deriv,
+                   xtol=xtol, ftol=ftol, gtol=gtol, maxiter=maxiter, eps=eps,
+                   factor=factor, diag=diag)
+    status = raw["status"]
+    n, m = raw["x"].size, raw["fun"].size
+    maxfev = maxiter or (100 if jac is not None else 200) * (n + 1)
+    message = _lm_message(status, ftol, xtol, gtol, maxfev)
+    success = status in (1, 2, 3, 4)
+    fnorm = float(np.linalg.norm(raw["fun"]))
+    if success and m == n:
+        limit = _residual_limit(raw.get("fnorm0", fnorm), xtol)
+        if not fnorm <= limit:
+            success = False
+            status, message = NOT_A_ROOT, _not_a_root_message(fnorm, limit)
+    result = OptimizeResult(x=raw["x"], message=message, status=status,
+                            success=success, cov_x=raw["cov_x"],
+                            fun=raw["fun"], method="lm", nfev=raw["nfev"],
+                            fjac=raw["fjac"], ipvt=raw["ipvt"],
+                            qtf=raw["qtf"])
+    if raw.get("njev") is not None:
+        result["njev"] = raw["njev"]
+    return result
+
+
+_SOLVERS = {"hybr": _root_hybr, "lm": _root_leastsq}
+_TOL_OPTION = {"hybr": "xtol", "lm": "xtol"}
+
+
+def root(fun, x0, args=(), method="hybr", jac=None, tol=None, callback=None,
+         options=None):
+    """Find a root of a vector function, as `scipy.optimize.root`.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> ndarray, shape (n,)`` (``(m,)`` with ``m >= n``
+        for 'lm').  With ``jac=True`` it returns ``(f, J)``.  A numba
+        ``@njit`` function (and Jacobian) is solved entirely in compiled
+        code.
+    x0 : array_like, shape (n,)
+        Initial guess.
+    args : tuple, optional
+        Extra arguments of ``fun`` and ``jac``.
+    method : {'hybr', 'lm'}, optional
+        Powell's hybrid method (MINPACK hybrd/hybrj) or Levenberg-Marquardt
+        (MINPACK lmdif/lmder).  SciPy's other methods ('broyden1', ...,
+        'df-sane') are not yet in fastopt and raise ``ValueError``.
+    jac : bool or callable, optional
+        The Jacobian ``jac(x, *args) -> (n, n)``, or ``True`` if ``fun``
+        returns ``(f, J)``; otherwise forward differences.
+    tol : float, optional
+        Sets ``xtol`` unless the options give it.
+    callback : callable, optional
+        Not used by 'hybr' and 'lm' (a ``RuntimeWarning`` says so, as in
+        SciPy).
+    options : dict, optional
+        Method options; see :func:`show_options`.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        With SciPy's fields for the method: ``x``, ``fun``, ``success``,
+        ``status``, ``message``, ``nfev`` (and ``njev``), ``fjac``, ``r``,
+        ``qtf`` for 'hybr'; ``cov_x``, ``fjac``, ``ipvt``, ``qtf`` for 'lm'.
+
+    Notes
+    -----
+    ``success`` is honest: a point where MINPACK's step test stops but
+    ``||f(x)||`` is not small is reported with status 10 and
+    ``success=False`` (SciPy reports success there).  A function returning
+    nan or inf stops with status 6 ('hybr') or 9 ('lm').
+
+    References
+    ----------
+    .. [1] J. J. Moré, B. S. Garbow and K. E. Hillstrom, "User Guide for
+       MINPACK-1", Argonne National Laboratory report ANL-80-74 (1980).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt import root
+    >>> def fun(x):
+    ...     return [x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
+    ...             0.5 * (x[1] - x[0]) ** 3 + x[1]]
+    >>> sol = root(fun, [0, 0], method='hybr')
+    >>> sol.success, np.round(sol.x, 6)
+    (True, array([0.841164, 0.158836]))
+    """
+    if not isinstance(args, tuple):
+        args = (args,)
+    if not isinstance(method, str):
+        raise TypeError("`method` must be a string naming the solver.")
+    meth = method.lower()
+    if meth not in ALL_METHODS:
+        raise ValueError(f"Unknown solver {method}")
+    if meth not in AVAILABLE_METHODS:
+        raise ValueError(f"Method '{method}' is not available in this fastopt"
+                         " release; the available methods are "
+                         f"{', '.join(AVAILABLE_METHODS)}.")
+    if options is None:
+        options = {}
+    elif not isinstance(options, dict):
+        raise TypeError("`options` must be a dict or None; got "
+                        f"{type(options).__name__}.")
+    else:
+        options = dict(options)
+    if not callable(fun):
+        raise TypeError(f"`fun` must be callable; got {type(fun).__name__}.")
+    if callback is not None:
+        warnings.warn(f"Method {method} does not accept callback.",
+                      RuntimeWarning, stacklevel=2)
+    if not callable(jac):
+        if bool(jac):
+            fun = _FunAndJac(fun)
+            jac = fun.derivative
+        else:
+            jac = None
+    if tol is not None:
+        options.setdefault(_TOL_OPTION[meth], tol)
+    return _SOLVERS[meth](fun, x0, args=args, jac=jac, **options)
+
+
+def fsolve(func, x0, args=(), fprime=None, full_output=0, col_deriv=0,
+           xtol=1.49012e-08, maxfev=0, band=None, epsfcn=None, factor=100,
+           diag=None):
+    """Find the roots of a function, as `scipy.optimize.fsolve`.
+
+    Powell's hybrid method (MINPACK hybrd, or hybrj with ``fprime``) on
+    fastopt's compiled kernels; see :func:`root` with ``method='hybr'``.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args) -> ndarray, shape (n,)``.
+    x0 : ndarray, shape (n,)
+        Starting estimate.
+    args : tuple, optional
+        Extra arguments of ``func`` and ``fprime``.
+    fprime : callable, optional
+        Jacobian ``fprime(x, *args) -> (n, n)``.
+    full_output : bool, optional
+        Return ``(x, infodict, ier, mesg)`` instead of ``x``.
+    col_deriv, xtol, maxfev, band, epsfcn, factor, diag
+        As the options of :func:`root` with ``method='hybr'`` (``epsfcn``
+        is its ``eps``).
+
+    Returns
+    -------
+    x : ndarray
+        The solution (or the last iterate).
+    infodict : dict
+        With ``full_output``: ``nfev``, ``njev`` (with ``fprime``),
+        ``fjac``, ``r``, ``qtf``, ``fvec``.
+    ier : int
+        With ``full_output``: the status (1 means a root was found).
+    mesg : str
+        With ``full_output``: the message.
+
+    Warns
+    -----
+    RuntimeWarning
+        Without ``full_output``, when the solver did not converge (statuses
+        2-5 and 10); status 0 and the non-finite status raise ``TypeError``
+        as SciPy does for its error statuses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastopt import fsolve
+    >>> def func(x):
+    ...     return [x[0] * np.cos(x[1]) - 4, x[1] * x[0] - x[1] - 5]
+    >>> np.round(fsolve(func, [1, 1]), 6)
+    array([6.504096, 0.908414])
+    """
+    res = _root_hybr(func, x0, args, jac=fprime, col_deriv=col_deriv,
+                     xtol=xtol, maxfev=maxfev, band=band, eps=epsfcn,
+                     factor=factor, diag=diag)
+    if full_output:
+        info = {k: res[k] for k in ("nfev", "njev", "fjac", "r", "qtf")
+                if k in res}
+        info["fvec"] = res["fun"]
+        return res["x"], info, res["status"], res["message"]
+    status = res["status"]
+    if status == 0:
+        raise TypeError(res["message"])
+    if status in (2, 3, 4, 5, NOT_A_ROOT):
+        warnings.warn(res["message"], RuntimeWarning, stacklevel=2)
+    elif status != 1:
+        raise TypeError(res["message"])
+    return res["x"]
+
+
+_OPTION_DOCS = {"hybr": _root_hybr, "lm": _root_leastsq}
+
+
+def show_options(solver=None, method=None, disp=True):
+    """Show the options of a fastopt solver method, as SciPy's.
+
+    Parameters
+    ----------
+    solver : str, optional
+        'root' (the only solver with method options in this release).
+    method : str, optional
+        'hybr' or 'lm'; all methods when omitted.
+    disp : bool, optional
+        Print the text (default) or return it.
+
+    Returns
+    -------
+    str or None
+        The text when ``disp`` is False.
+
+    Raises
+    ------
+    ValueError
+        For an unknown solver or method.
+    """
+    import inspect
+
+    if solver is None:
+        solver = "root"
+    if not isinstance(solver, str) or solver.lower() != "root":
+        raise ValueError(f"Unknown solver {solver!r}")
+    if method is None:
+        text = "".join(f"\n\n{name}\n{'=' * len(name)}\n\n"
+                       + show_options("root", name, disp=False)
+                       for name in _OPTION_DOCS)
+    else:
+        if not isinstance(method, str) or method.lower() not in _OPTION_DOCS:
+            raise ValueError(f"Unknown method {method!r}")
+        text = inspect.getdoc(_OPTION_DOCS[method.lower()])
+    if disp:
+        print(text)
+        return None
+    return text

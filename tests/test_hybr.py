@@ -1,0 +1,727 @@
+"""Powell's hybrid method (MINPACK hybrd/hybrj) against SciPy 1.17.
+
+The oracle is ``scipy.optimize._minpack._hybrd``/``_hybrj`` (whose
+``nfev`` is MINPACK's own count: SciPy's ``root`` reports the number of
+Python calls, which includes extra shape-check calls) and
+``scipy.optimize.root(method='hybr')`` for x.  The catalogue is the
+MINPACK test set of square systems (Moré, Garbow, Hillstrom 1981), from
+the standard starts scaled by 1, 10 and 100.
+"""
+import numpy as np
+import pytest
+from numba import njit
+from numpy.testing import assert_allclose, assert_array_equal
+import scipy.linalg
+from scipy.optimize import _minpack, root
+from scipy.optimize._minpack_py import _root_hybr
+
+from fastopt._hybr import solve_hybr
+from fastopt._kernels import hybrd as H
+from fastopt._kernels.minpack_qr import (enorm, qform, qrfac, r1mpyq,
+                                         r1updt, packed_index)
+
+
+# --------------------------------------------------------------------------
+# minpack_qr kernels
+# --------------------------------------------------------------------------
+
+def test_enorm_matches_norm_and_is_overflow_safe():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(17)
+    assert_allclose(enorm(x), np.linalg.norm(x), rtol=1e-15)
+    assert enorm(np.empty(0)) == 0.0
+    assert_allclose(enorm(np.array([3e200, 4e200])), 5e200, rtol=1e-15)
+    assert_allclose(enorm(np.array([3e-200, 4e-200])), 5e-200, rtol=1e-15)
+    assert_allclose(enorm(np.array([3e-25, 4e5, 1e25])),
+                    np.hypot(4e5, 1e25), rtol=1e-15)
+    assert np.isnan(enorm(np.array([1.0, np.nan])))
+
+
+def _unpack_qr(a, rdiag, m, n):
+    k = min(m, n)
+    q = np.zeros((m, m))
+    q[:, :k] = a[:, :k]
+    qform(q, n)
+    R = np.triu(a[:min(m, n), :])
+    R[np.arange(min(m, n)), np.arange(min(m, n))] = rdiag[:min(m, n)]
+    return q, R
+
+
+@pytest.mark.parametrize("m,n", [(5, 5), (7, 4), (4, 6), (1, 3)])
+@pytest.mark.parametrize("pivot", [False, True])
+def test_qrfac_qform_reconstruct(m, n, pivot):
+    rng = np.random.default_rng(m * 10 + n)
+    a0 = rng.standard_normal((m, n))
+    a = a0.copy()
+    ipvt, rdiag, acnorm = qrfac(a, pivot)
+    assert ipvt.dtype == np.int64
+    assert_allclose(acnorm, np.linalg.norm(a0, axis=0), rtol=1e-14)
+    q, R = _unpack_qr(a, rdiag, m, n)
+    assert_allclose(q.T @ q, np.eye(m), atol=1e-14)
+    assert_allclose(q[:, :min(m, n)] @ R, a0[:, ipvt], atol=1e-13)
+    if pivot:
+        _, Rs, p = scipy.linalg.qr(a0, pivoting=True)
+        assert_array_equal(ipvt, p)
+        assert_allclose(np.abs(rdiag[:min(m, n)]), np.abs(np.diag(Rs)),
+                        rtol=1e-12)
+        assert np.all(np.diff(np.abs(rdiag[:min(m, n)])) <= 1e-14)
+    else:
+        assert_array_equal(ipvt, np.arange(n))
+        Rn = np.linalg.qr(a0, mode="r")
+        assert_allclose(np.abs(R), np.abs(Rn[:min(m, n)]), atol=1e-13)
+
+
+def test_qrfac_zero_and_rank_deficient_columns():
+    a0 = np.array([[1.0, 0.0, 2.0], [2.0, 0.0, 4.0], [3.0, 0.0, 6.0]])
+    a = a0.copy()
+    ipvt, rdiag, acnorm = qrfac(a, True)
+    assert np.all(np.isfinite(a)) and np.all(np.isfinite(rdiag))
+    q, R = _unpack_qr(a, rdiag, 3, 3)
+    assert_allclose(q @ R, a0[:, ipvt], atol=1e-13)
+    assert abs(rdiag[2]) == 0.0
+
+
+def _pack(R):
+    n = R.shape[0]
+    return np.concatenate([R[i, i:] for i in range(n)])
+
+
+def _unpack(r, n):
+    R = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            R[i, j] = r[packed_index(i, j, n)]
+    return R
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_r1updt_r1mpyq_rank_one_update(n):
+    # Q^T (R + v u^T) upper triangular, with the same rotations applied to
+    # Q: the product is the dense rank-one update of Q R.
+    rng = np.random.default_rng(n)
+    Q, R = np.linalg.qr(rng.standard_normal((n, n)))
+    u = rng.standard_normal(n)
+    v = rng.standard_normal(n)
+    target = Q @ (R + np.outer(v, u))
+    s = _pack(R)
+    w = np.empty(n)
+    vv = v.copy()
+    sing = r1updt(s, u, vv, w, n, n)
+    assert not sing
+    Q2 = Q.copy()
+    r1mpyq(Q2, vv, w)
+    R2 = _unpack(s, n)
+    assert_allclose(Q2.T @ Q2, np.eye(n), atol=1e-14)
+    assert_allclose(Q2 @ R2, target, atol=1e-13)
+    # the same rotations on a vector (qtf) give Q2^T (Q b) = Q2^T Q b
+    b = rng.standard_normal(n)
+    qtb = (Q.T @ b).reshape(1, n).copy()
+    r1mpyq(qtb, vv, w)
+    assert_allclose(qtb[0], Q2.T @ b, atol=1e-13)
+
+
+def test_r1updt_reports_singular():
+    n = 3
+    R = np.triu(np.ones((n, n)))
+    u = np.array([0.0, 0.0, -1.0])
+    v = np.array([0.0, 0.0, 1.0])
+    s = _pack(R)
+    assert r1updt(s, u, v.copy(), np.empty(n), n, n)
+
+
+# --------------------------------------------------------------------------
+# Catalogue of square systems (MINPACK's hybrd test set)
+# Written for real or complex x, so that the "analytic" Jacobian can be the
+# complex-step derivative (exact to rounding; both solvers get the same).
+# --------------------------------------------------------------------------
+
+def rosenbrock(x):
+    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+
+
+def powell_singular(x):
+    return np.array([x[0] + 10.0 * x[1], np.sqrt(5.0) * (x[2] - x[3]),
+                     (x[1] - 2.0 * x[2]) ** 2,
+                     np.sqrt(10.0) * (x[0] - x[3]) ** 2])
+
+
+def powell_badly_scaled(x):
+    return np.array([1e4 * x[0] * x[1] - 1.0,
+                     np.exp(-x[0]) + np.exp(-x[1]) - 1.0001])
+
+
+def wood(x):
+    t1 = x[1] - x[0] ** 2
+    t2 = x[3] - x[2] ** 2
+    return np.array([-200.0 * x[0] * t1 - (1.0 - x[0]),
+                     200.0 * t1 + 20.2 * (x[1] - 1.0) + 19.8 * (x[3] - 1.0),
+                     -180.0 * x[2] * t2 - (1.0 - x[2]),
+                     180.0 * t2 + 20.2 * (x[3] - 1.0) + 19.8 * (x[1] - 1.0)])
+
+
+def helical_valley(x):
+    tpi = 8.0 * np.arctan(1.0)
+    if x[0].real > 0:
+        theta = np.arctan(x[1] / x[0]) / tpi
+    elif x[0].real < 0:
+        theta = np.arctan(x[1] / x[0]) / tpi + 0.5
+    else:
+        theta = 0.25 * np.sign(x[1].real) + 0 * x[1]
+    return np.array([10.0 * (x[2] - 10.0 * theta),
+                     10.0 * (np.sqrt(x[0] ** 2 + x[1] ** 2) - 1.0), x[2]])
+
+
+def watson(x):
+    n = x.size
+    f = np.zeros(n, dtype=x.dtype)
+    for i in range(1, 30):
+        ti = i / 29.0
+        sum1 = 0.0 * x[0]
+        temp = 1.0
+        for j in range(1, n):
+            sum1 = sum1 + j * temp * x[j]
+            temp *= ti
+        sum2 = 0.0 * x[0]
+        temp = 1.0
+        for j in range(n):
+            sum2 = sum2 + temp * x[j]
+            temp *= ti
+        temp1 = sum1 - sum2 ** 2 - 1.0
+        temp2 = 2.0 * ti * sum2
+        temp = 1.0 / ti
+        for k in range(n):
+            f[k] = f[k] + temp * (k - temp2) * temp1
+            temp *= ti
+    temp = x[1] - x[0] ** 2 - 1.0
+    f[0] = f[0] + x[0] * (1.0 - 2.0 * temp)
+    f[1] = f[1] + temp
+    return f
+
+
+def trigonometric(x):
+    n = x.size
+    i = np.arange(1, n + 1)
+    return n - np.sum(np.cos(x)) + i * (1.0 - np.cos(x)) - np.sin(x)
+
+
+def _grid(n):
+    h = 1.0 / (n + 1)
+    return h, h * np.arange(1, n + 1)
+
+
+def boundary_value(x):
+    n = x.size
+    h, t = _grid(n)
+    xp = np.concatenate([np.zeros(1, x.dtype), x, np.zeros(1, x.dtype)])
+    return (2.0 * x - xp[:-2] - xp[2:]
+            + h * h * (x + t + 1.0) ** 3 / 2.0)
+
+
+def integral_equation(x):
+    n = x.size
+    h, t = _grid(n)
+    c = (x + t + 1.0) ** 3
+    f = np.empty(n, dtype=x.dtype)
+    for i in range(n):
+        s1 = np.sum(t[:i + 1] * c[:i + 1])
+        s2 = np.sum((1.0 - t[i + 1:]) * c[i + 1:])
+        f[i] = x[i] + h * ((1.0 - t[i]) * s1 + t[i] * s2) / 2.0
+    return f
+
+
+def extended_rosenbrock(x):
+    f = np.empty_like(x)
+    f[0::2] = 10.0 * (x[1::2] - x[0::2] ** 2)
+    f[1::2] = 1.0 - x[0::2]
+    return f
+
+
+def broyden_tridiagonal(x):
+    xp = np.concatenate([np.zeros(1, x.dtype), x, np.zeros(1, x.dtype)])
+    return (3.0 - 2.0 * x) * x - xp[:-2] - 2.0 * xp[2:] + 1.0
+
+
+def broyden_banded(x):
+    n = x.size
+    f = np.empty(n, dtype=x.dtype)
+    for i in range(n):
+        s = 0.0 * x[0]
+        for j in range(max(0, i - 5), min(n, i + 2)):
+            if j != i:
+                s = s + x[j] * (1.0 + x[j])
+        f[i] = x[i] * (2.0 + 5.0 * x[i] ** 2) + 1.0 - s
+    return f
+
+
+def _bvp_start(n):
+    _, t = _grid(n)
+    return t * (t - 1.0)
+
+
+CATALOGUE = {
+    "rosenbrock": (rosenbrock, np.array([-1.2, 1.0])),
+    "powell_singular": (powell_singular, np.array([3.0, -1.0, 0.0, 1.0])),
+    "powell_badly_scaled": (powell_badly_scaled, np.array([0.0, 1.0])),
+    "wood": (wood, np.array([-3.0, -1.0, -3.0, -1.0])),
+    "helical_valley": (helical_valley, np.array([-1.0, 0.0, 0.0])),
+    "watson6": (watson, np.zeros(6)),
+    "trigonometric": (trigonometric, np.full(10, 0.1)),
+    "boundary_value": (boundary_value, _bvp_start(10)),
+    "integral_equation": (integral_equation, _bvp_start(10)),
+    "extended_rosenbrock": (extended_rosenbrock,
+                            np.tile([-1.2, 1.0], 5)),
+    "broyden_tridiagonal": (broyden_tridiagonal, -np.ones(10)),
+    "broyden_banded": (broyden_banded, -np.ones(10)),
+}
+SCALES = [1.0, 10.0, 100.0]
+
+
+def _start(x0, scale):
+    # MINPACK's test driver: a zero start becomes `scale` in every entry.
+    if scale == 1.0:
+        return x0.copy()
+    if not np.any(x0):
+        return np.full_like(x0, scale)
+    return scale * x0
+
+
+def complex_step_jac(fun):
+    def jac(x, *args):
+        n = x.size
+        J = np.empty((n, n))
+        h = 1e-30
+        for j in range(n):
+            z = x.astype(complex)
+            z[j] += 1j * h
+            J[:, j] = fun(z, *args).imag / h
+        return J
+    jac.__name__ = fun.__name__ + "_jac"
+    return jac
+
+
+def _scipy(fun, x0, jac=None, band=None, **kw):
+    n = x0.size
+    xtol = kw.get("xtol", 1.49012e-08)
+    factor = kw.get("factor", 100)
+    diag = kw.get("diag", None)
+    if jac is None:
+        ml, mu = (-10, -10) if band is None else band
+        out = _minpack._hybrd(fun, x0.copy(), (), 1, xtol, 200 * (n + 1),
+                              ml, mu, np.finfo(float).eps, factor, diag)
+    else:
+        out = _minpack._hybrj(fun, jac, x0.copy(), (), 1, 0, xtol,
+                              100 * (n + 1), factor, diag)
+    return out[0], out[1], out[-1]
+
+
+def _cases():
+    for name in CATALOGUE:
+        for scale in SCALES:
+            for use_jac in (False, True):
+                yield name, scale, use_jac, None
+    for scale in SCALES:
+        yield "broyden_tridiagonal", scale, False, (1, 1)
+        yield "broyden_banded", scale, False, (5, 1)
+
+
+CASES = list(_cases())
+_SUMMARY = []
+
+
+@pytest.mark.parametrize("name,scale,use_jac,band", CASES,
+                         ids=[f"{c[0]}-x{c[1]:g}-{'jac' if c[2] else 'fd'}"
+                              f"{'-band' if c[3] else ''}" for c in CASES])
+def test_catalogue_matches_scipy(name, scale, use_jac, band):
+    fun, x0 = CATALOGUE[name]
+    x0 = _start(x0, scale)
+    jac = complex_step_jac(fun) if use_jac else None
+    with np.errstate(all="ignore"):
+        theirs_x, theirs, theirs_status = _scipy(fun, x0, jac, band)
+        ours = solve_hybr(fun, x0, jac=jac, band=band)
+    same_nfev = ours["nfev"] == theirs["nfev"]
+    _SUMMARY.append((name, scale, use_jac, band, ours["status"],
+                     theirs_status, ours["nfev"], theirs["nfev"]))
+    assert ours["status"] == theirs_status
+    assert same_nfev, (ours["nfev"], theirs["nfev"])
+    if use_jac:
+        assert ours["njev"] == theirs["njev"]
+    else:
+        assert ours["njev"] is None
+    assert_allclose(ours["x"], theirs_x, rtol=1e-6, atol=1e-12)
+    assert_allclose(ours["fun"], theirs["fvec"], rtol=1e-6, atol=1e-10)
+    if theirs_status == 1:
+        assert_allclose(ours["r"], theirs["r"], rtol=1e-6, atol=1e-8)
+
+
+def test_catalogue_summary():
+    # Runs after the catalogue (same module, definition order): prints
+    # the agreement so that `pytest -s` shows it.
+    if not _SUMMARY:
+        pytest.skip("catalogue not run")
+    total = len(_SUMMARY)
+    nfev = sum(s[6] == s[7] for s in _SUMMARY)
+    status = sum(s[4] == s[5] for s in _SUMMARY)
+    print(f"\nhybr catalogue: status agrees {status}/{total}, "
+          f"nfev agrees exactly {nfev}/{total}")
+
+
+def test_root_reports_the_same_x_on_rosenbrock():
+    x0 = np.array([-1.2, 1.0])
+    sol = root(rosenbrock, x0, method="hybr")
+    ours = solve_hybr(rosenbrock, x0)
+    assert_allclose(ours["x"], sol.x, rtol=1e-12)
+    assert_allclose(ours["fjac"], sol.fjac, rtol=1e-12, atol=1e-14)
+    assert_allclose(ours["r"], sol.r, rtol=1e-12, atol=1e-14)
+    assert_allclose(ours["qtf"], sol.qtf, rtol=1e-12, atol=1e-14)
+    assert ours["status"] == sol.status == 1
+
+
+def test_fjac_r_factor_the_final_jacobian():
+    # Stopped right after the first Jacobian: J = fjac.T @ triu(r).
+    x0 = np.array([-1.2, 1.0])
+    out = solve_hybr(rosenbrock, x0, maxfev=4)
+    theirs = root(rosenbrock, x0, method="hybr", options={"maxfev": 4})
+    assert out["status"] == theirs.status == 2
+    n = 2
+    R = _unpack(out["r"], n)
+    J = complex_step_jac(rosenbrock)(x0)
+    assert_allclose(out["fjac"].T @ R, J, rtol=1e-6, atol=1e-6)
+    assert_allclose(out["fjac"], theirs.fjac, rtol=1e-12, atol=1e-14)
+    assert_allclose(out["qtf"], theirs.qtf, rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------
+# Options and input handling
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kw", [dict(xtol=1e-3), dict(factor=0.5),
+                                dict(diag=[1.0, 2.0, 3.0, 4.0]),
+                                dict(xtol=0.0)],
+                         ids=["xtol", "factor", "diag", "xtol0"])
+def test_options_match_scipy(kw):
+    x0 = np.array([-3.0, -1.0, -3.0, -1.0])
+    theirs = root(wood, x0, method="hybr", options=dict(kw))
+    ours = solve_hybr(wood, x0, **kw)
+    assert ours["status"] == theirs.status
+    assert_allclose(ours["x"], theirs.x, rtol=1e-6)
+    theirs_raw = _scipy(wood, x0, **{k: np.asarray(v, float) if k == "diag"
+                                     else v for k, v in kw.items()})
+    assert ours["nfev"] == theirs_raw[1]["nfev"]
+
+
+def test_maxfev_and_eps_and_col_deriv():
+    x0 = np.array([-1.2, 1.0])
+    ours = solve_hybr(rosenbrock, x0, maxfev=5)
+    assert ours["status"] == 2 and ours["nfev"] == 5
+    theirs = root(rosenbrock, x0, method="hybr", options={"eps": 1e-6})
+    ours = solve_hybr(rosenbrock, x0, eps=1e-6)
+    assert_allclose(ours["x"], theirs.x, rtol=1e-10)
+    jac = complex_step_jac(rosenbrock)
+    jt = lambda x: jac(x).T.copy()  # noqa: E731
+    a = solve_hybr(rosenbrock, x0, jac=jac)
+    b = solve_hybr(rosenbrock, x0, jac=jt, col_deriv=1)
+    assert a["nfev"] == b["nfev"] and a["njev"] == b["njev"]
+    assert_array_equal(a["x"], b["x"])
+
+
+def test_improper_input_gives_status_0():
+    x0 = np.array([-1.2, 1.0])
+    for kw in (dict(diag=[1.0, 0.0]), dict(factor=0.0), dict(xtol=-1.0)):
+        ours = solve_hybr(rosenbrock, x0, **kw)
+        theirs = root(rosenbrock, x0, method="hybr", options=dict(kw))
+        assert ours["status"] == theirs.status == 0, kw
+        assert ours["nfev"] == 0
+
+
+def test_bad_diag_and_band_raise():
+    x0 = np.array([-1.2, 1.0])
+    with pytest.raises(ValueError, match="diag"):
+        solve_hybr(rosenbrock, x0, diag=[1.0])
+    for band in [(1,), (-1, 0), (0.5, 1), "ab"]:
+        with pytest.raises(ValueError, match="band"):
+            solve_hybr(rosenbrock, x0, band=band)
+
+
+def test_shape_mismatch_and_size_change():
+    def three(x):
+        return np.zeros(3)
+    msg = ("fsolve: there is a mismatch between the input and output shape "
+           "of the 'func' argument 'three'.Shape should be (2,) but it is "
+           "(3,).")
+    with pytest.raises(TypeError) as info:
+        solve_hybr(three, [1.0, 2.0])
+    assert str(info.value) == msg
+    with pytest.raises(TypeError) as theirs:
+        _root_hybr(three, [1.0, 2.0])
+    assert str(theirs.value) == msg
+    calls = []
+
+    def growing(x):
+        calls.append(1)
+        return np.zeros(2) + x if len(calls) < 3 else np.zeros(3)
+
+    with pytest.raises(ValueError, match="changed size between calls"):
+        solve_hybr(growing, [1.0, 2.0])
+    calls.clear()
+    with pytest.raises(ValueError, match="changed size between calls"):
+        root(growing, [1.0, 2.0], method="hybr")
+
+
+def test_user_exception_propagates():
+    class Boom(Exception):
+        pass
+
+    def f(x):
+        raise Boom("boom")
+
+    with pytest.raises(Boom, match="boom"):
+        solve_hybr(f, [1.0])
+
+
+def test_nonfinite_value_stops_with_status_6():
+    def f(x):
+        return np.array([x[0] - 1.0, np.nan * x[1]])
+    out = solve_hybr(f, [0.0, 1.0])
+    assert out["status"] == 6 and out["nfev"] == 1
+    assert not out["success"]
+
+
+def test_reverse_communication_protocol():
+    x0 = np.array([-1.2, 1.0])
+    iw, rw = H.hybr_start(x0, 1.49012e-8, 0, 1, 1, 2.2e-16, 100.0, 1,
+                          np.ones(2), False, False)
+    offsets = H.hybr_layout(2)
+    assert rw.size == offsets[-1]
+    xe = rw[offsets[8]:offsets[8] + 2]
+    nofj = np.empty((0, 0))
+    action = iw[H.I_ACTION]
+    evaluations = 0
+    while action != H.DONE:
+        assert action == H.EVALUATE_F
+        evaluations += 1
+        action = H.hybr_advance(iw, rw, rosenbrock(xe.copy()), nofj)
+    assert iw[H.I_STATUS] == 1
+    assert iw[H.I_NFEV] == evaluations
+    x, fvec, fjac, r, qtf = H.hybr_result(iw, rw)
+    assert_allclose(x, [1.0, 1.0])
+
+
+# --------------------------------------------------------------------------
+# The compiled path: @njit functions
+# --------------------------------------------------------------------------
+
+@njit
+def jit_rosenbrock(x):
+    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+
+
+@njit
+def jit_rosenbrock_jac(x):
+    return np.array([[-20.0 * x[0], 10.0], [-1.0, 0.0]])
+
+
+@njit
+def jit_powell_singular(x, a):
+    return np.array([x[0] + a * x[1], np.sqrt(5.0) * (x[2] - x[3]),
+                     (x[1] - 2.0 * x[2]) ** 2,
+                     np.sqrt(10.0) * (x[0] - x[3]) ** 2])
+
+
+@njit
+def jit_powell_singular_jac(x, a):
+    J = np.zeros((4, 4))
+    J[0, 0] = 1.0
+    J[0, 1] = a
+    J[1, 2] = np.sqrt(5.0)
+    J[1, 3] = -np.sqrt(5.0)
+    J[2, 1] = 2.0 * (x[1] - 2.0 * x[2])
+    J[2, 2] = -4.0 * (x[1] - 2.0 * x[2])
+    J[3, 0] = 2.0 * np.sqrt(10.0) * (x[0] - x[3])
+    J[3, 3] = -2.0 * np.sqrt(10.0) * (x[0] - x[3])
+    return J
+
+
+@njit
+def jit_broyden_tridiagonal(x):
+    n = x.size
+    f = np.empty(n)
+    for i in range(n):
+        f[i] = (3.0 - 2.0 * x[i]) * x[i] + 1.0
+        if i > 0:
+            f[i] -= x[i - 1]
+        if i < n - 1:
+            f[i] -= 2.0 * x[i + 1]
+    return f
+
+
+@njit
+def jit_broyden_tridiagonal_jac(x):
+    n = x.size
+    J = np.zeros((n, n))
+    for i in range(n):
+        J[i, i] = 3.0 - 4.0 * x[i]
+        if i > 0:
+            J[i, i - 1] = -1.0
+        if i < n - 1:
+            J[i, i + 1] = -2.0
+    return J
+
+
+JIT_CASES = [
+    ("rosenbrock", jit_rosenbrock, jit_rosenbrock_jac, np.array([-1.2, 1.0]),
+     (), None),
+    ("powell_singular", jit_powell_singular, jit_powell_singular_jac,
+     np.array([3.0, -1.0, 0.0, 1.0]), (10.0,), None),
+    ("tridiagonal", jit_broyden_tridiagonal, jit_broyden_tridiagonal_jac,
+     -np.ones(10), (), None),
+    ("tridiagonal_band", jit_broyden_tridiagonal, None, -np.ones(10), (),
+     (1, 1)),
+]
+
+
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+@pytest.mark.parametrize("use_jac", [False, True])
+@pytest.mark.parametrize("name,fun,jac,x0,args,band", JIT_CASES,
+                         ids=[c[0] for c in JIT_CASES])
+def test_njit_matches_scipy_and_python_path(name, fun, jac, x0, args, band,
+                                            use_jac, scale):
+    if use_jac and jac is None:
+        pytest.skip("no Jacobian for the banded case")
+    x0 = scale * x0
+    jac = jac if use_jac else None
+    ours = solve_hybr(fun, x0, args=args, jac=jac, band=band)
+    py_fun = fun.py_func
+    py_jac = None if jac is None else jac.py_func
+    python = solve_hybr(py_fun, x0, args=args, jac=py_jac, band=band)
+    theirs = root(fun, x0, args=args, jac=jac, method="hybr",
+                  options={"band": band})
+    # compiled and Python paths run the same kernels: identical results
+    assert_array_equal(ours["x"], python["x"])
+    assert ours["nfev"] == python["nfev"]
+    assert ours["njev"] == python["njev"]
+    assert_array_equal(ours["fjac"], python["fjac"])
+    assert ours["status"] == theirs.status
+    if theirs.status == 1:
+        assert_allclose(ours["x"], theirs.x, rtol=1e-6, atol=1e-12)
+    if jac is None:
+        ml, mu = (-10, -10) if band is None else band
+        raw = _minpack._hybrd(fun, x0.copy(), args, 1, 1.49012e-08,
+                              200 * (x0.size + 1), ml, mu,
+                              np.finfo(float).eps, 100, None)
+        assert ours["nfev"] == raw[1]["nfev"]
+
+
+def test_njit_shape_error_and_status_0():
+    @njit
+    def three(x):
+        return np.zeros(3)
+    with pytest.raises(TypeError, match=r"Shape should be \(2,\) but it is "
+                                        r"\(3,\)"):
+        solve_hybr(three, np.array([1.0, 2.0]))
+    out = solve_hybr(jit_rosenbrock, np.array([-1.2, 1.0]), factor=-1.0)
+    assert out["status"] == 0 and out["nfev"] == 0
+
+
+def test_njit_dispatcher_in_generic_driver():
+    # hybr_solve called directly with numba dispatchers (the generic
+    # driver other compiled code can call)
+    x0 = np.array([-1.2, 1.0])
+    x, fvec, fjac, r, qtf, info, fnorm0 = H.hybr_solve(
+        jit_rosenbrock, jit_rosenbrock_jac, (), x0, 1.49012e-8, 0, 1, 1,
+        2.220446049250313e-16, 100.0, 1, np.ones(2), True, False)
+    ours = solve_hybr(rosenbrock, x0, jac=complex_step_jac(rosenbrock))
+    assert info[0] == 1
+    assert_allclose(x, ours["x"], rtol=1e-12)
+    assert_allclose(fnorm0, np.linalg.norm(rosenbrock(x0)), rtol=1e-15)
+    assert ours["fnorm0"] == fnorm0
+
+
+def test_njit_jacobian_shape_error():
+    @njit
+    def bad_jac(x):
+        return np.zeros((2, 3))
+    with pytest.raises(TypeError, match=r"'fprime' argument 'bad_jac'.*"
+                                        r"\(2, 2\) but it is \(2, 3\)"):
+        solve_hybr(jit_rosenbrock, np.array([-1.2, 1.0]), jac=bad_jac)
+
+
+def test_float32_output_uses_float32_eps_like_scipy():
+    def f32(x):
+        return np.array([x[0] ** 2 - 2, x[1] - x[0] ** 3], dtype=np.float32)
+    x0 = np.array([3.0, 1.0])
+    ours = solve_hybr(f32, x0)
+    raw = _minpack._hybrd(f32, x0.copy(), (), 1, 1.49012e-08, 600, -10, -10,
+                          float(np.finfo(np.float32).eps), 100, None)
+    assert ours["status"] == raw[-1]
+    assert ours["nfev"] == raw[1]["nfev"]
+    assert_allclose(ours["x"], raw[0], rtol=1e-12)
+
+
+def test_scalar_function_of_one_variable():
+    def g(x):
+        return np.log(x[0]) - 1.0
+    ours = solve_hybr(g, 0.5)
+    theirs = root(g, 0.5, method="hybr")
+    assert ours["x"].shape == (1,)
+    assert_allclose(ours["x"], theirs.x, rtol=1e-10)
+    assert ours["status"] == theirs.status == 1
+
+
+SWEEP = ["rosenbrock", "wood", "helical_valley", "trigonometric",
+         "integral_equation", "broyden_banded"]
+SWEEP_OPTIONS = [dict(factor=1.0), dict(factor=0.1), dict(xtol=1e-12),
+                 dict(diag="ramp"), dict(eps=1e-10)]
+
+
+@pytest.mark.parametrize("kw", SWEEP_OPTIONS,
+                         ids=["factor1", "factor0.1", "xtol", "diag", "eps"])
+@pytest.mark.parametrize("name", SWEEP)
+def test_option_sweep_matches_minpack(name, kw):
+    fun, x0 = CATALOGUE[name]
+    x0 = _start(x0, 10.0)
+    n = x0.size
+    kw = dict(kw)
+    if kw.get("diag") == "ramp":
+        kw["diag"] = np.linspace(0.5, 2.0, n)
+    for use_jac in (False, True):
+        if use_jac and "eps" in kw:
+            continue
+        jac = complex_step_jac(fun) if use_jac else None
+        diag = kw.get("diag")
+        with np.errstate(all="ignore"):
+            ours = solve_hybr(fun, x0, jac=jac, **kw)
+            if use_jac:
+                raw = _minpack._hybrj(fun, jac, x0.copy(), (), 1, 0,
+                                      kw.get("xtol", 1.49012e-08),
+                                      100 * (n + 1), kw.get("factor", 100),
+                                      None if diag is None else diag.copy())
+            else:
+                raw = _minpack._hybrd(fun, x0.copy(), (), 1,
+                                      kw.get("xtol", 1.49012e-08),
+                                      200 * (n + 1), -10, -10,
+                                      kw.get("eps", np.finfo(float).eps),
+                                      kw.get("factor", 100),
+                                      None if diag is None else diag.copy())
+        assert ours["status"] == raw[-1]
+        assert ours["nfev"] == raw[1]["nfev"]
+        assert_allclose(ours["x"], raw[0], rtol=1e-6, atol=1e-12)
+
+
+def test_nested_and_threaded_solves():
+    # The state lives in per-call arrays: solves nest and run on threads.
+    import concurrent.futures
+
+    def outer(x):
+        inner = solve_hybr(lambda y: y ** 2 - x[0] ** 2, [1.0])
+        return np.array([inner["x"][0] - 2.0])
+
+    out = solve_hybr(outer, [1.0])
+    assert out["status"] == 1
+    assert_allclose(abs(out["x"][0]), 2.0, rtol=1e-8)
+    starts = [np.array([-3.0, -1.0, -3.0, -1.0]) * s for s in (1, 2, 3, 4)]
+    serial = [solve_hybr(wood, s) for s in starts]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(lambda s: solve_hybr(wood, s), starts))
+    for a, b in zip(serial, threaded):
+        assert_array_equal(a["x"], b["x"])
+        assert a["nfev"] == b["nfev"]

@@ -1,0 +1,594 @@
+"""Levenberg-Marquardt (fastopt._lm / fastopt._kernels.lmdif) vs SciPy's
+MINPACK lmdif/lmder (``leastsq``, ``root(method='lm')``)."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+import scipy.linalg
+from numba import njit
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.optimize import leastsq, root
+
+from fastopt._kernels import lmdif as L
+from fastopt._lm import solve_lm
+
+# ---------------------------------------------------------------------------
+# Test problems (Moré, Garbow, Hillstrom 1981), residual and Jacobian.
+
+
+def rosenbrock(x):
+    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+
+
+def rosenbrock_jac(x):
+    return np.array([[-20.0 * x[0], 10.0], [-1.0, 0.0]])
+
+
+def powell_singular(x):
+    return np.array([x[0] + 10.0 * x[1], math.sqrt(5.0) * (x[2] - x[3]),
+                     (x[1] - 2.0 * x[2]) ** 2,
+                     math.sqrt(10.0) * (x[0] - x[3]) ** 2])
+
+
+def powell_singular_jac(x):
+    s5, s10 = math.sqrt(5.0), math.sqrt(10.0)
+    a = 2.0 * (x[1] - 2.0 * x[2])
+    b = 2.0 * s10 * (x[0] - x[3])
+    return np.array([[1.0, 10.0, 0.0, 0.0], [0.0, 0.0, s5, -s5],
+                     [0.0, a, -2.0 * a, 0.0], [b, 0.0, 0.0, -b]])
+
+
+def powell_badly_scaled(x):
+    return np.array([1e4 * x[0] * x[1] - 1.0,
+                     math.exp(-x[0]) + math.exp(-x[1]) - 1.0001])
+
+
+def powell_badly_scaled_jac(x):
+    return np.array([[1e4 * x[1], 1e4 * x[0]],
+                     [-math.exp(-x[0]), -math.exp(-x[1])]])
+
+
+def wood(x):
+    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0],
+                     math.sqrt(90.0) * (x[3] - x[2] ** 2), 1.0 - x[2],
+                     math.sqrt(10.0) * (x[1] + x[3] - 2.0),
+                     (x[1] - x[3]) / math.sqrt(10.0)])
+
+
+def helical_valley(x):
+    if x[0] > 0:
+        theta = math.atan(x[1] / x[0]) / (2 * math.pi)
+    elif x[0] < 0:
+        theta = math.atan(x[1] / x[0]) / (2 * math.pi) + 0.5
+    else:
+        theta = 0.25 if x[1] >= 0 else -0.25
+    return np.array([10.0 * (x[2] - 10.0 * theta),
+                     10.0 * (math.hypot(x[0], x[1]) - 1.0), x[2]])
+
+
+def trigonometric(x):
+    n = x.size
+    c = np.cos(x)
+    return n - c.sum() + np.arange(1, n + 1) * (1.0 - c) - np.sin(x)
+
+
+def discrete_bv(x):
+    n = x.size
+    h = 1.0 / (n + 1)
+    t = np.arange(1, n + 1) * h
+    xp = np.concatenate(([0.0], x, [0.0]))
+    return (2.0 * x - xp[:-2] - xp[2:]
+            + h * h * (x + t + 1.0) ** 3 / 2.0)
+
+
+def discrete_bv_jac(x):
+    n = x.size
+    h = 1.0 / (n + 1)
+    t = np.arange(1, n + 1) * h
+    J = np.diag(2.0 + 1.5 * h * h * (x + t + 1.0) ** 2)
+    J -= np.eye(n, k=1) + np.eye(n, k=-1)
+    return J
+
+
+def ext_rosenbrock(x):
+    f = np.empty_like(x)
+    f[0::2] = 10.0 * (x[1::2] - x[0::2] ** 2)
+    f[1::2] = 1.0 - x[0::2]
+    return f
+
+
+def broyden_tridiagonal(x):
+    xp = np.concatenate(([0.0], x, [0.0]))
+    return (3.0 - 2.0 * x) * x - xp[:-2] - 2.0 * xp[2:] + 1.0
+
+
+def broyden_tridiagonal_jac(x):
+    n = x.size
+    return (np.diag(3.0 - 4.0 * x) - np.eye(n, k=-1)
+            - 2.0 * np.eye(n, k=1))
+
+
+BOX_T = 0.1 * np.arange(1, 11)
+
+
+def box3d(x):
+    t = BOX_T
+    return (np.exp(-t * x[0]) - np.exp(-t * x[1])
+            - x[2] * (np.exp(-t) - np.exp(-10.0 * t)))
+
+
+def box3d_jac(x):
+    t = BOX_T
+    return np.column_stack((-t * np.exp(-t * x[0]), t * np.exp(-t * x[1]),
+                            -(np.exp(-t) - np.exp(-10.0 * t))))
+
+
+BARD_Y = np.array([0.14, 0.18, 0.22, 0.25, 0.29, 0.32, 0.35, 0.39, 0.37,
+                   0.58, 0.73, 0.96, 1.34, 2.10, 4.39])
+
+
+def bard(x, y=BARD_Y):
+    u = np.arange(1.0, 16.0)
+    v = 16.0 - u
+    w = np.minimum(u, v)
+    return y - (x[0] + u / (v * x[1] + w * x[2]))
+
+
+def bard_jac(x, y=BARD_Y):
+    u = np.arange(1.0, 16.0)
+    v = 16.0 - u
+    w = np.minimum(u, v)
+    d = (v * x[1] + w * x[2]) ** 2
+    return np.column_stack((-np.ones(15), u * v / d, u * w / d))
+
+
+OSB_Y = np.array([0.844, 0.908, 0.932, 0.936, 0.925, 0.908, 0.881, 0.850,
+                  0.818, 0.784, 0.751, 0.718, 0.685, 0.658, 0.628, 0.603,
+                  0.580, 0.558, 0.538, 0.522, 0.506, 0.490, 0.478, 0.467,
+                  0.457, 0.448, 0.438, 0.431, 0.424, 0.420, 0.414, 0.411,
+                  0.406])
+
+
+def osborne1(x):
+    t = 10.0 * np.arange(33)
+    return OSB_Y - (x[0] + x[1] * np.exp(-t * x[3])
+                    + x[2] * np.exp(-t * x[4]))
+
+
+def osborne1_jac(x):
+    t = 10.0 * np.arange(33)
+    e4, e5 = np.exp(-t * x[3]), np.exp(-t * x[4])
+    return -np.column_stack((np.ones(33), e4, e5, -t * x[1] * e4,
+                             -t * x[2] * e5))
+
+
+_rng = np.random.default_rng(1234)
+LIN_A = _rng.standard_normal((20, 4))
+LIN_XSTAR = np.array([1.0, -2.0, 0.5, 3.0])
+LIN_B = LIN_A @ LIN_XSTAR + 0.01 * _rng.standard_normal(20)
+
+
+def linear(x):
+    return LIN_A @ x - LIN_B
+
+
+def linear_jac(x):
+    return LIN_A.copy()
+
+
+# name: (fun, jac or None, standard start)
+SQUARE = {
+    "rosenbrock": (rosenbrock, rosenbrock_jac, [-1.2, 1.0]),
+    "powell_singular": (powell_singular, powell_singular_jac,
+                        [3.0, -1.0, 0.0, 1.0]),
+    "powell_badly_scaled": (powell_badly_scaled, powell_badly_scaled_jac,
+                            [0.0, 1.0]),
+    "helical_valley": (helical_valley, None, [-1.0, 0.0, 0.0]),
+    "trigonometric": (trigonometric, None, np.full(10, 0.1)),
+    "discrete_bv": (discrete_bv, discrete_bv_jac,
+                    (lambda t: t * (t - 1.0))(np.arange(1, 11) / 11.0)),
+    "ext_rosenbrock": (ext_rosenbrock, None, np.tile([-1.2, 1.0], 5)),
+    "broyden_tridiagonal": (broyden_tridiagonal, broyden_tridiagonal_jac,
+                            -np.ones(10)),
+}
+OVERDETERMINED = {
+    "wood": (wood, None, [-3.0, -1.0, -3.0, -1.0]),
+    "box3d": (box3d, box3d_jac, [0.0, 10.0, 20.0]),
+    "bard": (bard, bard_jac, [1.0, 1.0, 1.0]),
+    "osborne1": (osborne1, osborne1_jac, [0.5, 1.5, -1.0, 0.01, 0.02]),
+    "linear": (linear, linear_jac, np.zeros(4)),
+}
+CATALOGUE = {**SQUARE, **OVERDETERMINED}
+CASES = [(name, scale, use_jac) for name in CATALOGUE
+         for scale in (1.0, 10.0, 100.0) for use_jac in (False, True)
+         if not use_jac or CATALOGUE[name][1] is not None]
+
+
+def scipy_lm(fun, x0, jac=None, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, cov_x, info, msg, ier = leastsq(fun, x0, Dfun=jac,
+                                           full_output=True, **kw)
+    return x, cov_x, info, ier
+
+
+def case_results(name, scale, use_jac):
+    fun, jac, x0 = CATALOGUE[name]
+    x0 = scale * np.asarray(x0, dtype=float)
+    jac = jac if use_jac else None
+    with np.errstate(all="ignore"):
+        ours = solve_lm(fun, x0, jac=jac)
+        theirs = scipy_lm(fun, x0, jac=jac)
+    return ours, theirs
+
+
+def agreement():
+    """Fractions of the catalogue where status and nfev equal SciPy's."""
+    same_status = same_nfev = 0
+    rows = []
+    for case in CASES:
+        ours, (x, cov_x, info, ier) = case_results(*case)
+        s = ours["status"] == ier
+        f = ours["nfev"] == info["nfev"]
+        same_status += s
+        same_nfev += f
+        rows.append((case, ours["status"], ier, ours["nfev"], info["nfev"]))
+    return same_status / len(CASES), same_nfev / len(CASES), rows
+
+
+@pytest.mark.parametrize("name,scale,use_jac", CASES,
+                         ids=[f"{n}-x{s:g}-{'jac' if j else 'fd'}"
+                              for n, s, j in CASES])
+def test_catalogue_matches_scipy(name, scale, use_jac):
+    ours, (x, cov_x, info, ier) = case_results(name, scale, use_jac)
+    assert ours["status"] == ier
+    assert ours["nfev"] == info["nfev"]
+    if use_jac:
+        assert ours["njev"] == info["njev"]
+    else:
+        assert ours["njev"] is None
+    if ier in (1, 2, 3, 4):
+        assert_allclose(ours["x"], x, rtol=1e-6, atol=1e-10)
+        assert_allclose(ours["fun"], info["fvec"], rtol=1e-6, atol=1e-9)
+    # a faithful port takes the same steps: the results agree closely
+    assert_allclose(ours["x"], x, rtol=1e-9, atol=1e-12)
+    assert_array_equal(ours["ipvt"], info["ipvt"])
+
+
+def test_catalogue_agreement_summary():
+    status_frac, nfev_frac, rows = agreement()
+    bad = [r for r in rows if r[1] != r[2] or r[3] != r[4]]
+    assert status_frac == 1.0 and nfev_frac == 1.0, bad
+
+
+def test_root_lm_and_outputs_small_case():
+    x0 = np.array([-1.2, 1.0])
+    ours = solve_lm(rosenbrock, x0)
+    sol = root(rosenbrock, x0, method="lm")
+    assert ours["status"] == sol.status
+    assert ours["success"] == sol.success
+    # root counts real calls: SciPy evaluates x0 once more for a shape
+    # check, and the final x once more after MINPACK returns
+    assert ours["nfev"] + 2 == sol.nfev
+    assert ours["fjac"].shape == sol.fjac.shape == (2, 2)
+    assert ours["ipvt"].dtype == sol.ipvt.dtype == np.int32
+    assert ours["qtf"].shape == sol.qtf.shape == (2,)
+    assert_allclose(ours["x"], sol.x, rtol=1e-12)
+    assert_allclose(ours["fjac"], sol.fjac, rtol=1e-10, atol=1e-12)
+    assert_array_equal(ours["ipvt"], sol.ipvt)
+    assert_allclose(ours["qtf"], sol.qtf, rtol=1e-8, atol=1e-14)
+    assert_allclose(ours["cov_x"], sol.cov_x, rtol=1e-8)
+    assert_allclose(ours["fnorm0"], np.linalg.norm(rosenbrock(x0)),
+                    rtol=1e-15)
+    assert solve_lm(jit_rosenbrock, x0)["fnorm0"] == ours["fnorm0"]
+
+
+@pytest.mark.parametrize("use_jac", [False, True])
+def test_overdetermined_outputs_and_cov_x(use_jac):
+    x0 = np.array([1.0, 1.0, 1.0])
+    jac = bard_jac if use_jac else None
+    ours = solve_lm(bard, x0, jac=jac)
+    x, cov_x, info, ier = scipy_lm(bard, x0, jac=jac)
+    assert ours["fjac"].shape == info["fjac"].shape == (3, 15)
+    assert ours["fun"].shape == (15,)
+    assert_allclose(ours["fjac"], info["fjac"], rtol=1e-7, atol=1e-10)
+    assert_allclose(ours["qtf"], info["qtf"], rtol=1e-6, atol=1e-12)
+    assert_array_equal(ours["ipvt"], info["ipvt"])
+    assert_allclose(ours["cov_x"], cov_x, rtol=1e-6)
+    # the covariance really is (J^T J)^{-1} at the solution
+    J = bard_jac(ours["x"])
+    assert_allclose(ours["cov_x"], np.linalg.inv(J.T @ J), rtol=1e-4)
+
+
+def test_linear_least_squares_known_solution():
+    ours = solve_lm(linear, np.zeros(4), jac=linear_jac)
+    expected = np.linalg.lstsq(LIN_A, LIN_B, rcond=None)[0]
+    assert ours["success"]
+    assert_allclose(ours["x"], expected, rtol=1e-8)
+
+
+def test_col_deriv_options_and_diag():
+    x0 = np.array([-1.2, 1.0])
+    kw = dict(xtol=1e-10, ftol=1e-12, gtol=1e-3, factor=10.0,
+              diag=[1.0, 2.0])
+    ours = solve_lm(rosenbrock, x0, jac=lambda x: rosenbrock_jac(x).T,
+                    col_deriv=1, **kw)
+    x, cov_x, info, ier = scipy_lm(rosenbrock, x0,
+                                   jac=lambda x: rosenbrock_jac(x).T,
+                                   col_deriv=1, **kw)
+    assert (ours["status"], ours["nfev"], ours["njev"]) == (
+        ier, info["nfev"], info["njev"])
+    assert_allclose(ours["x"], x, rtol=1e-10)
+    ours = solve_lm(rosenbrock, x0, maxiter=5, eps=1e-6)
+    x, cov_x, info, ier = scipy_lm(rosenbrock, x0, maxfev=5, epsfcn=1e-6)
+    assert ours["status"] == ier == 5
+    assert ours["nfev"] == info["nfev"]
+    assert ours["cov_x"] is None
+
+
+def test_improper_input():
+    assert solve_lm(rosenbrock, [1.0, 2.0], diag=[1.0, 0.0])["status"] == 0
+    assert solve_lm(rosenbrock, [1.0, 2.0], xtol=-1.0)["status"] == 0
+    with pytest.raises(ValueError, match="diag"):
+        solve_lm(rosenbrock, [1.0, 2.0], diag=[1.0])
+    with pytest.raises(TypeError, match="N=3 must not exceed .* M=2"):
+        solve_lm(rosenbrock, [1.0, 2.0, 3.0])
+
+
+def test_changing_size_and_user_exceptions():
+    calls = []
+
+    def grows(x):
+        calls.append(1)
+        return np.ones(2 + (len(calls) > 1))
+
+    with pytest.raises(ValueError, match="changed size between calls"):
+        solve_lm(grows, [1.0, 2.0])
+
+    class Boom(Exception):
+        pass
+
+    def boom(x):
+        raise Boom("mine")
+
+    with pytest.raises(Boom, match="mine"):
+        solve_lm(boom, [1.0])
+
+
+def test_nonfinite_is_reported():
+    ours = solve_lm(lambda x: np.array([np.nan, x[0]]), [1.0])
+    assert ours["status"] == 9 and not ours["success"]
+    ours = solve_lm(lambda x: np.array([x[0], 1.0]), [1.0],
+                    jac=lambda x: np.array([[np.inf], [0.0]]))
+    assert ours["status"] == 9
+    # a non-finite value at a trial point is a rejected step, as in MINPACK
+    f = lambda x: np.array([x[0] - 1.0 if x[0] < 50 else np.inf])  # noqa
+    ours = solve_lm(f, [40.0], factor=100.0)
+    x, cov_x, info, ier = scipy_lm(f, [40.0], factor=100.0)
+    assert ours["status"] == ier and ours["nfev"] == info["nfev"]
+    assert_allclose(ours["x"], 1.0)
+
+
+# ---------------------------------------------------------------------------
+# The compiled path.
+
+jit_rosenbrock = njit(cache=True)(rosenbrock)
+jit_rosenbrock_jac = njit(cache=True)(rosenbrock_jac)
+
+
+@njit(cache=True)
+def jit_broyden(x):
+    n = x.size
+    f = (3.0 - 2.0 * x) * x + 1.0
+    f[1:] -= x[:-1]
+    f[:-1] -= 2.0 * x[1:]
+    return f
+
+
+@njit(cache=True)
+def jit_broyden_jac(x):
+    n = x.size
+    J = np.zeros((n, n))
+    for i in range(n):
+        J[i, i] = 3.0 - 4.0 * x[i]
+        if i > 0:
+            J[i, i - 1] = -1.0
+        if i < n - 1:
+            J[i, i + 1] = -2.0
+    return J
+
+
+@njit(cache=True)
+def jit_bard(x, y):
+    u = np.arange(1.0, 16.0)
+    v = 16.0 - u
+    w = np.minimum(u, v)
+    return y - (x[0] + u / (v * x[1] + w * x[2]))
+
+
+@njit(cache=True)
+def jit_box3d(x):
+    t = 0.1 * np.arange(1, 11)
+    return (np.exp(-t * x[0]) - np.exp(-t * x[1])
+            - x[2] * (np.exp(-t) - np.exp(-10.0 * t)))
+
+
+@pytest.mark.parametrize("jfun,jjac,pyfun,pyjac,x0,args", [
+    (jit_rosenbrock, None, rosenbrock, None, [-1.2, 1.0], ()),
+    (jit_rosenbrock, jit_rosenbrock_jac, rosenbrock, rosenbrock_jac,
+     [-12.0, 10.0], ()),
+    (jit_broyden, jit_broyden_jac, broyden_tridiagonal,
+     broyden_tridiagonal_jac, -np.ones(10), ()),
+    (jit_bard, None, bard, None, [1.0, 1.0, 1.0], (BARD_Y,)),
+    (jit_box3d, None, box3d, None, [0.0, 10.0, 20.0], ()),
+], ids=["rosen-fd", "rosen-jac", "broyden-jac", "bard-args", "box3d"])
+def test_njit_path_matches_python_and_scipy(jfun, jjac, pyfun, pyjac, x0,
+                                            args):
+    ours = solve_lm(jfun, x0, args=args, jac=jjac)
+    py = solve_lm(pyfun, x0, args=args, jac=pyjac)
+    x, cov_x, info, ier = scipy_lm(pyfun, np.asarray(x0, float), args=args,
+                                   jac=pyjac)
+    for key in ("status", "nfev", "njev"):
+        assert ours[key] == py[key]
+    assert ours["status"] == ier and ours["nfev"] == info["nfev"]
+    # same steps; numba's exp may differ from NumPy's in the last bit,
+    # which forward differences amplify to ~1e-8 in the Jacobian
+    for key in ("x", "fun"):
+        assert_allclose(ours[key], py[key], rtol=1e-10, atol=1e-14)
+    for key in ("fjac", "qtf"):
+        assert_allclose(ours[key], py[key], rtol=1e-5, atol=1e-8)
+    assert_array_equal(ours["ipvt"], py["ipvt"])
+    assert_allclose(ours["x"], x, rtol=1e-9)
+
+
+def test_njit_errors():
+    @njit
+    def short(x):
+        return np.array([x[0]])
+
+    with pytest.raises(TypeError, match="N=2 must not exceed"):
+        solve_lm(short, [1.0, 2.0])
+
+    @njit
+    def nan_at_start(x):
+        return np.array([np.nan, x[0]])
+
+    assert solve_lm(nan_at_start, [1.0])["status"] == 9
+
+    @njit
+    def resizes(x):
+        return np.ones(2) if x[0] == 1.0 else np.ones(3)
+
+    with pytest.raises(ValueError, match="changed size between calls"):
+        solve_lm(resizes, [1.0])
+
+    @njit
+    def raises(x):
+        if x[0] > 1.5:
+            raise ZeroDivisionError("from njit")
+        return x - 2.0
+
+    with pytest.raises(ZeroDivisionError, match="from njit"):
+        solve_lm(raises, [1.0])
+
+
+def test_reverse_communication_by_hand():
+    # lm_start/lm_advance with an analytic Jacobian in col_deriv layout
+    x0 = np.array([-1.2, 1.0])
+    state = L.lm_start(x0, 2, True, True, 1.49012e-8, 1.49012e-8, 0.0, 0,
+                       0.0, 100.0, np.empty(0))
+    values = np.empty(0)
+    actions = []
+    while True:
+        action = L.lm_advance(state, values)
+        actions.append(action)
+        if action == L.EVALUATE_F:
+            values = rosenbrock(state[L.XE])
+        elif action == L.EVALUATE_JAC:
+            values = np.ascontiguousarray(
+                rosenbrock_jac(state[L.XE]).T).ravel()
+        else:
+            break
+    x, cov_x, info, ier = scipy_lm(rosenbrock, x0, jac=rosenbrock_jac)
+    iw = state[L.IW]
+    assert iw[L.I_INFO] == ier
+    assert iw[L.I_NFEV] == info["nfev"] and iw[L.I_NJEV] == info["njev"]
+    assert actions.count(L.EVALUATE_F) == info["nfev"]
+    assert actions.count(L.EVALUATE_JAC) == info["njev"]
+    assert_allclose(state[L.X], x, rtol=1e-12)
+    assert L.lm_advance(state, values) == L.DONE  # stays done
+    # a value of the wrong size is status 10, not a crash
+    state = L.lm_start(x0, 2, False, False, 1e-8, 1e-8, 0.0, 0, 0.0, 100.0,
+                       np.empty(0))
+    assert L.lm_advance(state, np.empty(0)) == L.EVALUATE_F
+    assert L.lm_advance(state, np.ones(3)) == L.DONE
+    assert state[L.IW][L.I_INFO] == L.INFO_SIZE
+
+
+def test_compiled_driver_from_user_njit_code():
+    @njit
+    def fit_all(starts):
+        out = np.empty_like(starts)
+        for k in range(starts.shape[0]):
+            res = L.lm_solve(jit_rosenbrock, jit_rosenbrock, (),
+                             starts[k].copy(), False, False, 1.49012e-8,
+                             1.49012e-8, 0.0, 0, 0.0, 100.0, np.empty(0))
+            out[k] = res[0]
+        return out
+
+    got = fit_all(np.array([[-1.2, 1.0], [2.0, 3.0]]))
+    assert_allclose(got, 1.0, rtol=1e-7)
+
+
+# ---------------------------------------------------------------------------
+# Kernels: qrsolv and lmpar on inputs from scipy.linalg.qr(pivoting=True).
+
+
+def _qr_inputs(m, n, seed, rank=None):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    if rank is not None:
+        A[:, rank:] = A[:, :rank] @ rng.standard_normal((rank, n - rank))
+    b = rng.standard_normal(m)
+    d = rng.uniform(0.5, 2.0, n)
+    Q, R, P = scipy.linalg.qr(A, pivoting=True)
+    rt = np.ascontiguousarray(R[:n, :n].T)
+    qtb = (Q.T @ b)[:n]
+    return A, b, d, rt, P.astype(np.int64), qtb
+
+
+@pytest.mark.parametrize("m,n,par", [(6, 4, 0.3), (5, 5, 2.0), (8, 3, 1e-6),
+                                     (4, 4, 0.0)])
+def test_qrsolv_solves_augmented_system(m, n, par):
+    A, b, d, rt, ipvt, qtb = _qr_inputs(m, n, seed=m + n)
+    R = rt.T.copy()
+    x, sdiag, wa = np.empty(n), np.empty(n), np.empty(n)
+    D = math.sqrt(par) * d
+    L.qrsolv(rt, ipvt, D, qtb, x, sdiag, wa)
+    aug = np.vstack((A, np.diag(D)))
+    expected = np.linalg.lstsq(aug, np.concatenate((b, np.zeros(n))),
+                               rcond=None)[0]
+    assert_allclose(x, expected, rtol=1e-10, atol=1e-12)
+    # R's upper triangle is kept; S^T S = P^T (A^T A + D^2) P
+    assert_allclose(np.triu(rt.T), np.triu(R), rtol=0, atol=0)
+    S = np.triu(rt, 1) + np.diag(sdiag)
+    AP = A[:, ipvt]
+    assert_allclose(S.T @ S, AP.T @ AP + np.diag(D[ipvt] ** 2),
+                    rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("frac", [0.05, 0.3, 2.0])
+def test_lmpar_defining_equation(seed, frac):
+    m, n = 7, 4
+    A, b, d, rt, ipvt, qtb = _qr_inputs(m, n, seed)
+    # Gauss-Newton step p_gn = argmin ||A x - b||
+    gn = np.linalg.lstsq(A, b, rcond=None)[0]
+    delta = frac * np.linalg.norm(d * gn)
+    x, sdiag = np.empty(n), np.empty(n)
+    par = L.lmpar(rt, ipvt, d, qtb, delta, 0.0, x, sdiag, np.empty(n),
+                  np.empty(n))
+    dxnorm = np.linalg.norm(d * x)
+    if par == 0.0:
+        assert dxnorm <= 1.1 * delta
+        assert_allclose(x, gn, rtol=1e-10)
+    else:
+        assert abs(dxnorm - delta) <= 0.1 * delta
+        aug = np.vstack((A, math.sqrt(par) * np.diag(d)))
+        expected = np.linalg.lstsq(
+            aug, np.concatenate((b, np.zeros(n))), rcond=None)[0]
+        assert_allclose(x, expected, rtol=1e-9, atol=1e-12)
+    assert frac < 1.0 or par == 0.0
+
+
+def test_lmpar_rank_deficient():
+    m, n = 7, 4
+    A, b, d, rt, ipvt, qtb = _qr_inputs(m, n, seed=3, rank=2)
+    rt[2:, 2:] = 0.0  # R exactly singular past the rank
+    x, sdiag = np.empty(n), np.empty(n)
+    delta = 1e-2
+    par = L.lmpar(rt, ipvt, d, qtb, delta, 0.0, x, sdiag, np.empty(n),
+                  np.empty(n))
+    assert par > 0
+    assert abs(np.linalg.norm(d * x) - delta) <= 0.1 * delta

@@ -1,0 +1,175 @@
+"""root / fsolve / show_options: the dispatcher against SciPy's contract."""
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import optimize as sopt
+
+from fastopt import fsolve, root, show_options
+
+
+def docs_system(x):
+    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
+                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
+
+
+def docs_jacobian(x):
+    return np.array([[1 + 1.5 * (x[0] - x[1]) ** 2, -1.5 * (x[0] - x[1]) ** 2],
+                     [-1.5 * (x[1] - x[0]) ** 2, 1 + 1.5 * (x[1] - x[0]) ** 2]])
+
+
+def with_jacobian(x):
+    return docs_system(x), docs_jacobian(x)
+
+
+def scaled(x, a):
+    return np.array([a * x[0] - 1.0, x[1] ** 3 - a])
+
+
+@pytest.mark.parametrize("method", ["hybr", "lm"])
+@pytest.mark.parametrize("jac", [None, docs_jacobian, True])
+def test_matches_scipy_on_the_docs_example(method, jac):
+    fun = with_jacobian if jac is True else docs_system
+    ours = root(fun, [0.5, 0.5], method=method, jac=jac)
+    theirs = sopt.root(fun, [0.5, 0.5], method=method, jac=jac)
+    assert ours.success and theirs.success
+    assert_allclose(ours.x, theirs.x, rtol=1e-8)
+    assert set(theirs.keys()) <= set(ours.keys())
+    assert ours.message == theirs.message
+    assert ours.method == method
+    # nfev counts real calls; SciPy makes two more than MINPACK needs (a
+    # shape check at x0 and a last call at the solution).
+    assert ours.nfev == theirs.nfev - 2
+
+
+def test_result_shapes_like_scipy():
+    ours = root(docs_system, [0.0, 0.0])
+    theirs = sopt.root(docs_system, [0.0, 0.0])
+    for key in ("x", "fun", "fjac", "r", "qtf"):
+        assert np.shape(ours[key]) == np.shape(theirs[key]), key
+    ours = root(docs_system, [0.0, 0.0], method="lm")
+    theirs = sopt.root(docs_system, [0.0, 0.0], method="lm")
+    for key in ("x", "fun", "fjac", "ipvt", "qtf", "cov_x"):
+        assert np.shape(ours[key]) == np.shape(theirs[key]), key
+    assert ours.ipvt.dtype == np.int32
+
+
+def test_args_tol_and_case_insensitive_method():
+    ours = root(scaled, [1.0, 1.0], args=2.0, method="HYBR", tol=1e-4)
+    theirs = sopt.root(scaled, [1.0, 1.0], args=2.0, method="hybr", tol=1e-4)
+    assert_allclose(ours.x, theirs.x, rtol=1e-10)
+    same = root(scaled, [1.0, 1.0], args=(2.0,), options={"xtol": 1e-4})
+    assert same.nfev == ours.nfev
+
+
+def test_honest_success_where_scipy_is_fooled():
+    # ||f|| has a minimum of 1 at x = 1e6 and no root; SciPy's hybr stops
+    # there by its step test and reports success.
+    def no_root(x):
+        return np.array([(x[0] - 1e6) ** 2 + 1.0])
+    theirs = sopt.root(no_root, [1e6 + 5])
+    assert theirs.success and np.linalg.norm(theirs.fun) > 0.99
+    ours = root(no_root, [1e6 + 5])
+    assert not ours.success
+    assert ours.status == 10
+    assert "not a root" in ours.message
+    # Levenberg-Marquardt on a square system: SciPy claims success too.
+    def also_no_root(x):
+        return np.array([x[0] ** 2 + 1.0])
+    assert sopt.root(also_no_root, [1.0], method="lm").success
+    ours = root(also_no_root, [1.0], method="lm")
+    assert not ours.success and ours.status == 10
+
+
+def test_lm_from_the_docs_start_is_not_a_root():
+    # SciPy's documentation example solved with 'lm' from (0, 0): SciPy
+    # reports success at a local minimiser of ||f|| with ||f|| = 0.21.
+    theirs = sopt.root(docs_system, [0.0, 0.0], method="lm")
+    assert theirs.success and np.linalg.norm(theirs.fun) > 0.2
+    ours = root(docs_system, [0.0, 0.0], method="lm")
+    assert_allclose(ours.x, theirs.x, rtol=1e-10, atol=1e-14)
+    assert not ours.success and ours.status == 10
+
+
+def test_lm_non_finite_is_not_success():
+    def nan_fun(x):
+        return np.array([np.nan, x[1]])
+    assert sopt.root(nan_fun, [1.0, 1.0], method="lm").success  # SciPy
+    ours = root(nan_fun, [1.0, 1.0], method="lm")
+    assert not ours.success and ours.status == 9
+    ours = root(nan_fun, [1.0, 1.0], method="hybr")
+    assert not ours.success and ours.status == 6
+
+
+def test_lm_overdetermined_and_underdetermined():
+    t = np.linspace(0, 1, 8)
+    y = 2.0 * np.exp(-1.5 * t)
+
+    def residual(p):
+        return p[0] * np.exp(-p[1] * t) - y
+    ours = root(residual, [1.0, 1.0], method="lm")
+    theirs = sopt.root(residual, [1.0, 1.0], method="lm")
+    assert ours.success
+    assert_allclose(ours.x, [2.0, 1.5], rtol=1e-7)
+    assert_allclose(ours.x, theirs.x, rtol=1e-8)
+    with pytest.raises(TypeError, match="Improper input: func input vector "
+                                        "length N=3 must not exceed func "
+                                        "output vector length M=2"):
+        root(lambda x: x[:2], [1.0, 2.0, 3.0], method="lm")
+
+
+def test_user_exception_propagates():
+    class Boom(Exception):
+        pass
+
+    def fails(x):
+        raise Boom("from the user")
+    for method in ("hybr", "lm"):
+        with pytest.raises(Boom, match="from the user"):
+            root(fails, [1.0, 2.0], method=method)
+
+
+def test_dispatcher_errors_and_warnings():
+    with pytest.raises(ValueError, match="Unknown solver newton"):
+        root(docs_system, [0, 0], method="newton")
+    with pytest.raises(ValueError, match="available methods are hybr, lm"):
+        root(docs_system, [0, 0], method="broyden1")
+    with pytest.raises(TypeError, match="`options` must be a dict"):
+        root(docs_system, [0, 0], options=[("xtol", 1e-3)])
+    with pytest.raises(TypeError, match="`fun` must be callable"):
+        root(None, [0, 0])
+    with pytest.warns(RuntimeWarning, match="Method hybr does not accept "
+                                            "callback."):
+        root(docs_system, [0, 0], callback=lambda x, f: None)
+    with pytest.warns(sopt.OptimizeWarning, match="Unknown solver options: "
+                                                  "foo"):
+        root(docs_system, [0, 0], options={"foo": 1})
+
+
+def test_show_options():
+    text = show_options("root", "hybr", disp=False)
+    assert "xtol" in text and "band" in text
+    assert "gtol" in show_options("root", "LM", disp=False)
+    assert "hybr" in show_options("root", disp=False)
+    with pytest.raises(ValueError, match="Unknown method 'newton'"):
+        show_options("root", "newton")
+    with pytest.raises(ValueError, match="Unknown solver 'minimize'"):
+        show_options("minimize", "slsqp")
+
+
+def test_fsolve_forms():
+    def func(x):
+        return [x[0] * np.cos(x[1]) - 4, x[1] * x[0] - x[1] - 5]
+    x = fsolve(func, [1, 1])
+    assert_allclose(x, sopt.fsolve(func, [1, 1]), rtol=1e-8)
+    x, info, ier, msg = fsolve(func, [1, 1], full_output=True)
+    _, their_info, their_ier, their_msg = sopt.fsolve(func, [1, 1],
+                                                      full_output=True)
+    assert ier == their_ier == 1 and msg == their_msg
+    assert set(info) == set(their_info)
+    with pytest.warns(RuntimeWarning, match="reached maxfev = 3"):
+        fsolve(func, [1, 1], maxfev=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fsolve(docs_system, [0, 0], fprime=docs_jacobian)
