@@ -19,9 +19,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_group_columns  # noqa: E402
 import bench_numdiff  # noqa: E402
+import bench_root  # noqa: E402
 
 SUITES = [bench_numdiff.DenseDerivative, bench_numdiff.SparseDerivative,
-          bench_group_columns.GroupColumns]
+          bench_group_columns.GroupColumns, bench_root.RootSmall]
 
 
 def _per_call(call, min_seconds=0.02):

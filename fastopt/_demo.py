@@ -4,6 +4,7 @@ Solves the documented examples with fastopt and with SciPy, checks that the
 answers agree and prints the time each took and the speed-up.
 """
 import argparse
+import itertools
 import statistics
 import sys
 import time
@@ -11,7 +12,8 @@ import time
 import numpy as np
 
 from . import _examples as ex
-from . import approx_derivative, check_derivative, group_columns
+from . import (approx_derivative, check_derivative, fsolve, group_columns,
+               root)
 
 
 def median_time(call, repeats):
@@ -98,6 +100,40 @@ def cases(quick):
                lambda a, b: f"{a.max() + 1} vs {b.max() + 1} groups")
 
 
+def root_agreement(ours, theirs):
+    """x agreement of two OptimizeResults, and whether success agrees."""
+    flag = "" if ours.success == theirs.success else " (success differs)"
+    return f"{relative_difference(ours.x, theirs.x):.1e}{flag}"
+
+
+def docs_system(x):
+    """The example of scipy.optimize.root's docstring."""
+    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
+                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
+
+
+def root_cases():
+    """root and fsolve examples: (name, fastopt, scipy, compare)."""
+    import scipy.optimize as sopt
+
+    yield ("root hybr, docs example, Python",
+           lambda: root(docs_system, [0.0, 0.0]),
+           lambda: sopt.root(docs_system, [0.0, 0.0]), root_agreement)
+    yield ("fsolve, docs example, Python",
+           lambda: fsolve(docs_system, [0.0, 0.0]),
+           lambda: sopt.fsolve(docs_system, [0.0, 0.0]),
+           relative_difference)
+    for name in ("rosenbrock", "helical_valley"):
+        fun, fun_jit, x0 = ex.root_problem(name)
+        for method in ("hybr", "lm"):
+            for label, f in (("Python", fun), ("@njit", fun_jit)):
+                yield (f"root {method}, {name}, {label}",
+                       lambda f=f, x0=x0, m=method: root(f, x0, method=m),
+                       lambda f=f, x0=x0, m=method: sopt.root(f, x0,
+                                                              method=m),
+                       root_agreement)
+
+
 def first_call_seconds():
     """Seconds for the first difference of a brand-new @njit function."""
     from numba import njit
@@ -127,7 +163,8 @@ def main(argv=None):
     print(header)
     print("-" * len(header))
     speedups = []
-    for name, ours, theirs, compare in cases(options.quick):
+    for name, ours, theirs, compare in itertools.chain(cases(options.quick),
+                                                       root_cases()):
         agreement = compare(ours(), theirs())
         agreement = (f"{agreement:.1e}" if isinstance(agreement, float)
                      else agreement)
