@@ -33,6 +33,9 @@ HYBR_MESSAGES = {
 
 _NO_F = np.empty(0)
 _NO_JAC = np.empty((0, 0))
+_FLOAT64 = np.dtype(np.float64)
+_EPS = float(np.finfo(np.float64).eps)
+_NDARRAY = np.ndarray
 
 
 def _name(fun):
@@ -73,7 +76,7 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
         ml, mu = int(ml), int(mu)
     if diag is None:
         mode = 1
-        diag_arr = np.ones(n)
+        diag_arr = x0            # ignored in mode 1
     else:
         mode = 2
         diag_arr = np.ascontiguousarray(diag, dtype=np.float64).ravel()
@@ -83,18 +86,20 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
     maxfev = int(maxfev)
     if maxfev == 0:
         maxfev = (100 if use_jac else 200) * (n + 1)
-    epsfcn = np.finfo(np.float64).eps if eps is None else float(eps)
+    epsfcn = _EPS if eps is None else float(eps)
     return ml, mu, mode, diag_arr, maxfev, epsfcn
 
 
 def _result(x, fvec, fjac, r, qtf, status, nfev, njev, use_jac, maxfev,
             xtol):
     msg = HYBR_MESSAGES.get(status, "An error occurred.")
-    return {"x": x, "fun": fvec, "status": int(status),
-            "success": status == 1, "nfev": int(nfev),
-            "njev": int(njev) if use_jac else None,
+    if status == 2 or status == 3:
+        msg = msg.format(maxfev=maxfev, xtol=xtol)
+    return {"x": x, "fun": fvec, "status": status,
+            "success": status == 1, "nfev": nfev,
+            "njev": njev if use_jac else None,
             "fjac": fjac, "r": r, "qtf": qtf,
-            "message": msg.format(maxfev=maxfev, xtol=xtol)}
+            "message": msg}
 
 
 def _as_f(value, n, fun, first):
@@ -113,6 +118,8 @@ def _as_f(value, n, fun, first):
 
 def _output_eps(value):
     # SciPy's default epsfcn: the machine epsilon of the output dtype.
+    if type(value) is _NDARRAY and value.dtype is _FLOAT64:
+        return _EPS
     dtype = np.asarray(value).dtype
     if np.issubdtype(dtype, np.inexact):
         return float(np.finfo(dtype).eps)
@@ -134,36 +141,69 @@ def _as_jac(value, n, jac, first, col_deriv):
 def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
                   mode, diag, use_jac, col_deriv, default_eps=False):
     n = x0.size
+    block = not use_jac and n > 1
     iw, rw = K.hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
-                          diag, use_jac, col_deriv)
-    layout = K.hybr_layout(n)
-    oe = layout[8]
+                          diag, use_jac, col_deriv, block)
+    oe = K.NSCALAR + 8 * n
     xe = rw[oe:oe + n]
     advance = K.hybr_advance
+    advance_f = K.hybr_advance_f
+    EVALUATE_F = K.EVALUATE_F
+    EVALUATE_BLOCK = K.EVALUATE_BLOCK
+    no_jac = _NO_JAC
+    shape = (n,)
     action = int(iw[K.I_ACTION])
-    first_f = first_j = True
-    while action != K.DONE:
-        if action == K.EVALUATE_F:
+    if action == EVALUATE_F:
+        # the first value: full checks (and SciPy's float32 default step)
+        value = fun(xe.copy(), *args)
+        f = _as_f(value, n, fun, True)
+        if default_eps:
+            eps = _output_eps(value)
+            if eps is not None and eps != epsfcn:
+                # float32 output: SciPy's larger default step
+                rw[K.R_EPSFCN] = eps
+                rw[K.R_EPS] = np.sqrt(max(eps, K.EPSMCH))
+        action = advance(iw, rw, f, no_jac)
+    first_j = True
+    block_views = None
+    while action:
+        if action == EVALUATE_F:
             value = fun(xe.copy(), *args)
-            f = _as_f(value, n, fun, first_f)
-            if first_f and default_eps:
-                eps = _output_eps(value)
-                if eps is not None and eps != epsfcn:
-                    # float32 output: SciPy's larger default step
-                    rw[K.R_EPSFCN] = eps
-                    rw[K.R_EPS] = np.sqrt(max(eps, K.EPSMCH))
-            first_f = False
-            action = advance(iw, rw, f, _NO_JAC)
+            # fast path: the kernel only takes a C-contiguous float64
+            # vector of n entries; anything else is converted (or
+            # rejected) by _as_f
+            try:
+                action = advance_f(iw, rw, value)
+            except TypeError:
+                action = -1
+            if action < 0:
+                action = advance(iw, rw, _as_f(value, n, fun, False),
+                                 no_jac)
+        elif action == EVALUATE_BLOCK:
+            # every point of a finite-difference Jacobian, then one call
+            if block_views is None:
+                block_views = K.hybr_block(iw, rw)
+            points, values = block_views
+            for k in range(points.shape[0]):
+                value = fun(points[k].copy(), *args)
+                if not (type(value) is _NDARRAY and value.dtype is _FLOAT64
+                        and value.shape == shape):
+                    value = _as_f(value, n, fun, False)
+                values[k] = value
+            action = advance_f(iw, rw, _NO_F)
         else:
             J = _as_jac(jac(xe.copy(), *args), n, jac, first_j, col_deriv)
             first_j = False
             action = advance(iw, rw, _NO_F, J)
-    ox, of, _, oq = layout[:4]
-    oj, orr, total = layout[9:]
-    x = rw[ox:ox + n].copy()
+    ox = K.NSCALAR
+    of = ox + n
+    oq = ox + 3 * n
+    oj = ox + 9 * n
+    orr = oj + n * n
+    x = rw[ox:of].copy()
     fvec = rw[of:of + n].copy()
     fjac = rw[oj:orr].reshape(n, n).T.copy()
-    r = rw[orr:total].copy()
+    r = rw[orr:orr + (n * (n + 1)) // 2].copy()
     qtf = rw[oq:oq + n].copy()
     return (x, fvec, fjac, r, qtf, int(iw[K.I_STATUS]), int(iw[K.I_NFEV]),
             int(iw[K.I_NJEV]), float(rw[K.R_FNORM0]))
@@ -186,17 +226,22 @@ def _solve_compiled(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn,
     else:
         out = K.hybrd_at(faddr[0], faddr[1], args, x0, xtol, maxfev, ml, mu,
                          epsfcn, factor, mode, diag)
-    x, fvec, fjac, r, qtf, info, fnorm0 = out
-    status = int(info[0])
-    if status == K.STATUS_BAD_F_SIZE:
-        raise _shape_error("func", fun, (x0.size,), (int(info[3]),))
-    if status == K.STATUS_F_SIZE_CHANGED:
-        raise _changed_size()
-    if status == K.STATUS_BAD_JAC_SHAPE:
-        raise _shape_error("fprime", jac, (x0.size, x0.size),
-                           (int(info[3]), int(info[4])))
-    return (x, fvec, fjac, r, qtf, status, info[1], info[2],
-            float(fnorm0))
+    n = x0.size
+    p = 2 * n + n * n
+    q = p + (n * (n + 1)) // 2
+    tail = out[q + n:].tolist()
+    fnorm0 = tail[0]
+    status = int(tail[1])
+    if status >= K.STATUS_BAD_F_SIZE:
+        if status == K.STATUS_BAD_F_SIZE:
+            raise _shape_error("func", fun, (n,), (int(tail[4]),))
+        if status == K.STATUS_F_SIZE_CHANGED:
+            raise _changed_size()
+        if status == K.STATUS_BAD_JAC_SHAPE:
+            raise _shape_error("fprime", jac, (n, n),
+                               (int(tail[4]), int(tail[5])))
+    return (out[:n], out[n:2 * n], out[2 * n:p].reshape(n, n), out[p:q],
+            out[q:q + n], status, int(tail[2]), int(tail[3]), fnorm0)
 
 
 def solve_hybr(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,

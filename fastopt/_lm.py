@@ -4,7 +4,11 @@ and ``leastsq`` contract; private driver around :mod:`._kernels.lmdif`.
 Two drivers run the same reverse-communication kernel:
 
 * a Python loop (any callable), which calls ``fun(x, *args)`` between
-  :func:`~._kernels.lmdif.lm_advance` steps;
+  :func:`~._kernels.lmdif.lm_advance` steps (the whole state is two work
+  arrays, so a step is a cheap call; a value that is already a
+  C-contiguous float64 vector of the right size is passed on as it is;
+  a forward-difference Jacobian is one EVALUATE_BLOCK step, its n points
+  evaluated in one list comprehension);
 * a compiled loop (:func:`~._kernels.lmdif.lm_solve_at`) when ``fun`` (and
   ``jac``, if given) are ``@njit`` dispatchers that compile for ``args``.
 
@@ -15,6 +19,7 @@ calls, and SciPy evaluates ``x0`` once more for a shape check and the
 final ``x`` once more after MINPACK returns.)
 """
 import numpy as np
+from numba import types
 
 from ._compiled_fun import compiled_addresses, is_compiled
 from ._kernels import lmdif as _lm
@@ -44,6 +49,29 @@ MESSAGES = {
 
 _CHANGED = "The array returned by a function changed size between calls"
 
+_F64 = np.dtype(np.float64)
+_NO_DIAG = np.empty(0)
+
+
+_ADVANCE = []
+
+
+def _advance():
+    # lm_advance's compiled entry point for the one signature the Python
+    # driver uses (float64, int64 and float64 C-contiguous vectors; every
+    # ``values`` it passes is one), called directly: numba's dispatcher
+    # would otherwise resolve the argument types on every step.  The
+    # dispatcher itself if that is not possible.
+    if not _ADVANCE:
+        vector = types.Array(types.float64, 1, "C")
+        try:
+            entry = _lm.lm_advance.compile(
+                (vector, types.Array(types.int64, 1, "C"), vector))
+        except Exception:  # pragma: no cover - numba internals changed
+            entry = None
+        _ADVANCE.append(entry if callable(entry) else _lm.lm_advance)
+    return _ADVANCE[0]
+
 
 def _as_vector(value):
     return np.ascontiguousarray(np.atleast_1d(value), dtype=np.float64).ravel()
@@ -54,21 +82,27 @@ def _improper(n, m):
                      f"not exceed func output vector length M={m}")
 
 
-def _covariance(fjt, ipvt, info):
-    if info not in (1, 2, 3, 4):
-        return None
-    cov, ok = _lm.lm_covariance(fjt, ipvt)
-    return cov if ok else None
-
-
-def _result(x, fvec, fjt, ipvt, qtf, info, nfev, njev, fnorm0, use_jac):
-    ipvt = np.asarray(ipvt, dtype=np.int32)
-    return {"x": x, "fun": fvec, "status": int(info), "nfev": int(nfev),
-            "njev": int(njev) if use_jac else None, "fjac": fjt,
-            "ipvt": ipvt, "qtf": qtf,
-            "cov_x": _covariance(fjt, ipvt, info),
-            "success": int(info) in (1, 2, 3, 4), "fnorm0": float(fnorm0),
-            "message": MESSAGES.get(int(info), "An error occurred.")}
+def _result(rw, iw, use_jac):
+    # The result dict from the final state (views of ``rw``; ipvt as int32).
+    ints = iw[:_lm.N_IW].tolist()
+    info = ints[_lm.I_INFO]
+    n = ints[_lm.I_N]
+    m = ints[_lm.I_M]
+    o = _lm.lm_offsets(n, m)
+    success = 1 <= info <= 4
+    cov = None
+    if success and ints[_lm.I_COVOK]:
+        cov = rw[o[_lm.O_COV]:o[_lm.O_COV] + n * n].reshape(n, n)
+    return {"x": rw[o[_lm.O_X]:o[_lm.O_X] + n],
+            "fun": rw[o[_lm.O_FVEC]:o[_lm.O_FVEC] + m],
+            "status": info, "nfev": ints[_lm.I_NFEV],
+            "njev": ints[_lm.I_NJEV] if use_jac else None,
+            "fjac": rw[o[_lm.O_FJT]:o[_lm.O_FJT] + n * m].reshape(n, m),
+            "ipvt": iw[_lm.N_IW:_lm.N_IW + n].astype(np.int32),
+            "qtf": rw[o[_lm.O_QTF]:o[_lm.O_QTF] + n],
+            "cov_x": cov, "success": success,
+            "fnorm0": rw[_lm.R_FNORM0].item(),
+            "message": MESSAGES.get(info, "An error occurred.")}
 
 
 def _jac_values(J, m, n, col_deriv):
@@ -79,6 +113,17 @@ def _jac_values(J, m, n, col_deriv):
                         f"output shape of the 'jac' argument. Shape should "
                         f"be {shape} but it is {J.shape}.")
     return np.ascontiguousarray(J).ravel()
+
+
+def _block_values(values, m):
+    # The n function values at the forward-difference points that are not
+    # all (m,) float vectors: through _as_vector one by one, which raises
+    # the usual errors.
+    rows = [_as_vector(v) for v in values]
+    for v in rows:
+        if v.size != m:
+            raise ValueError(_CHANGED)
+    return np.concatenate(rows)
 
 
 def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
@@ -98,21 +143,22 @@ def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
         ``message``, ``nfev``, ``njev`` (None without ``jac``), ``fjac``
         (n, m), ``ipvt`` (int32, 0-based), ``qtf`` (n,), ``cov_x`` (None
         unless status is 1-4 and R is nonsingular), ``fnorm0`` (the
-        2-norm of f(x0), NaN if not finite).
+        2-norm of f(x0), NaN if not finite).  ``x``, ``fun``, ``fjac``,
+        ``qtf`` and ``cov_x`` are views of the solver's work array.
     """
     x0 = np.asarray(x0, dtype=np.float64).flatten()
     n = x0.size
-    if not isinstance(args, tuple):
-        args = (args,)
+    if args.__class__ is not tuple:
+        args = args if isinstance(args, tuple) else (args,)
     if diag is None:
-        diag_arr = np.empty(0)
+        diag_arr = _NO_DIAG
     else:
         diag_arr = np.ascontiguousarray(diag, dtype=np.float64).ravel()
         if diag_arr.size != n:
             raise ValueError(f"`diag` must have length n={n}, "
                              f"got {diag_arr.size}.")
     use_jac = jac is not None
-    options = (bool(use_jac), bool(col_deriv), float(ftol), float(xtol),
+    options = (use_jac, bool(col_deriv), float(ftol), float(xtol),
                float(gtol), int(maxiter), float(eps), float(factor), diag_arr)
 
     if is_compiled(fun) and (not use_jac or is_compiled(jac)):
@@ -121,40 +167,57 @@ def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
         if addr is not None and use_jac:
             jaddr = compiled_addresses(jac, args, matrix=True)
         if addr is not None and jaddr is not None:
-            out = _lm.lm_solve_at(addr[0], addr[1], jaddr[0], jaddr[1],
-                                  args, x0, *options)
-            if out[1].size < n:
-                raise _improper(n, out[1].size)
-            return _result(*out, use_jac)
+            rw, iw = _lm.lm_solve_at(addr[0], addr[1], jaddr[0], jaddr[1],
+                                     args, x0, *options)
+            m = int(iw[_lm.I_M])
+            if m < n:
+                raise _improper(n, m)
+            return _result(rw, iw, use_jac)
 
     # Python driver.
-    f0 = _as_vector(fun(x0.copy(), *args))
-    m = f0.size
+    values = _as_vector(fun(x0.copy(), *args))
+    m = values.size
     if m < n:
         raise _improper(n, m)
-    state = _lm.lm_start(x0, m, *options)
-    xe = state[_lm.XE]
-    advance = _lm.lm_advance
+    rw, iw = _lm.lm_start(x0, m, *options)
+    o = _lm.lm_offsets(n, m)
+    start = o[_lm.O_XE]
+    xe = rw[start:start + n]
+    start = o[_lm.O_XB]
+    points = () if use_jac else list(rw[start:start + n * n].reshape(n, n))
+    advance = _advance()
     EVALUATE_F = _lm.EVALUATE_F
+    EVALUATE_BLOCK = _lm.EVALUATE_BLOCK
     EVALUATE_JAC = _lm.EVALUATE_JAC
-    values = np.empty(0)
-    first = True
+    ndarray = np.ndarray
+    F64 = _F64
+    shape = (m,)
+    block_shape = (n, m)
+    # values = f(x0) on the first call.
     while True:
-        action = advance(state, values)
+        action = advance(rw, iw, values)
         if action == EVALUATE_F:
-            if first:
-                values = f0
-                first = False
-            else:
-                values = _as_vector(fun(xe.copy(), *args))
+            values = fun(xe.copy(), *args) if args else fun(xe.copy())
+            if not (values.__class__ is ndarray and values.dtype is F64
+                    and values.shape == shape
+                    and values.flags.c_contiguous):
+                values = _as_vector(values)
                 if values.size != m:
                     raise ValueError(_CHANGED)
+        elif action == EVALUATE_BLOCK:
+            # All n forward-difference points in one go: one kernel call
+            # per Jacobian.
+            block = ([fun(p.copy(), *args) for p in points] if args
+                     else [fun(p.copy()) for p in points])
+            try:
+                values = np.array(block, dtype=F64)
+            except (ValueError, TypeError):
+                values = None
+            if values is None or values.shape != block_shape:
+                values = _block_values(block, m)
+            values = values.ravel()
         elif action == EVALUATE_JAC:
             values = _jac_values(jac(xe.copy(), *args), m, n, col_deriv)
         else:
             break
-    iw = state[_lm.IW]
-    return _result(state[_lm.X], state[_lm.FVEC], state[_lm.FJT],
-                   state[_lm.IPVT], state[_lm.QTF], iw[_lm.I_INFO],
-                   iw[_lm.I_NFEV], iw[_lm.I_NJEV],
-                   state[_lm.RW][_lm.R_FNORM0], use_jac)
+    return _result(rw, iw, use_jac)

@@ -39,43 +39,58 @@ def _not_a_root_message(fnorm, limit):
 
 
 def _hybr_message(status, xtol, maxfev):
-    messages = {
-        0: "Improper input parameters were entered.",
-        1: "The solution converged.",
-        2: f"The number of calls to function has reached maxfev = {maxfev}.",
-        3: f"xtol={xtol:f} is too small, no further improvement in the "
-           "approximate\n solution is possible.",
-        4: "The iteration is not making good progress, as measured by the \n"
-           " improvement from the last five Jacobian evaluations.",
-        5: "The iteration is not making good progress, as measured by the \n"
-           " improvement from the last ten iterations.",
-        6: "The function returned a non-finite value (nan or inf).",
-    }
-    return messages.get(status, "An error occurred.")
+    # Only the message needed is formatted: this runs on every solve.
+    if status == 2:
+        return f"The number of calls to function has reached maxfev = {maxfev}."
+    if status == 3:
+        return (f"xtol={xtol:f} is too small, no further improvement in the "
+                "approximate\n solution is possible.")
+    return _HYBR_FIXED.get(status, "An error occurred.")
+
+
+_HYBR_FIXED = {
+    0: "Improper input parameters were entered.",
+    1: "The solution converged.",
+    4: "The iteration is not making good progress, as measured by the \n"
+       " improvement from the last five Jacobian evaluations.",
+    5: "The iteration is not making good progress, as measured by the \n"
+       " improvement from the last ten iterations.",
+    6: "The function returned a non-finite value (nan or inf).",
+}
 
 
 def _lm_message(status, ftol, xtol, gtol, maxfev):
-    messages = {
-        0: "Improper input parameters.",
-        1: "Both actual and predicted relative reductions in the sum of "
-           f"squares\n  are at most {ftol:f}",
-        2: f"The relative error between two consecutive iterates is at most "
-           f"{xtol:f}",
-        3: "Both actual and predicted relative reductions in the sum of "
-           f"squares\n  are at most {ftol:f} and the relative error between "
-           f"two consecutive iterates is at \n  most {xtol:f}",
-        4: "The cosine of the angle between func(x) and any column of the\n"
-           f"  Jacobian is at most {gtol:f} in absolute value",
-        5: f"Number of calls to function has reached maxfev = {maxfev}.",
-        6: f"ftol={ftol:f} is too small, no further reduction in the sum of "
-           "squares\n  is possible.",
-        7: f"xtol={xtol:f} is too small, no further improvement in the "
-           "approximate\n  solution is possible.",
-        8: f"gtol={gtol:f} is too small, func(x) is orthogonal to the "
-           "columns of\n  the Jacobian to machine precision.",
-        NON_FINITE: "The function returned a non-finite value (nan or inf).",
-    }
-    return messages.get(status, "An error occurred.")
+    # Only the message needed is formatted: this runs on every solve.
+    if status == 1:
+        return ("Both actual and predicted relative reductions in the sum of "
+                f"squares\n  are at most {ftol:f}")
+    if status == 2:
+        return ("The relative error between two consecutive iterates is at "
+                f"most {xtol:f}")
+    if status == 3:
+        return ("Both actual and predicted relative reductions in the sum of "
+                f"squares\n  are at most {ftol:f} and the relative error "
+                "between two consecutive iterates is at \n  most "
+                f"{xtol:f}")
+    if status == 4:
+        return ("The cosine of the angle between func(x) and any column of "
+                f"the\n  Jacobian is at most {gtol:f} in absolute value")
+    if status == 5:
+        return f"Number of calls to function has reached maxfev = {maxfev}."
+    if status == 6:
+        return (f"ftol={ftol:f} is too small, no further reduction in the "
+                "sum of squares\n  is possible.")
+    if status == 7:
+        return (f"xtol={xtol:f} is too small, no further improvement in the "
+                "approximate\n  solution is possible.")
+    if status == 8:
+        return (f"gtol={gtol:f} is too small, func(x) is orthogonal to the "
+                "columns of\n  the Jacobian to machine precision.")
+    if status == 0:
+        return "Improper input parameters."
+    if status == NON_FINITE:
+        return "The function returned a non-finite value (nan or inf)."
+    return "An error occurred."
 
 
 class _FunAndJac:
@@ -109,8 +124,28 @@ def _warn_unknown(options):
                       OptimizeWarning, stacklevel=4)
 
 
+_EPS = float(np.finfo(float).eps)
+
+
 def _residual_limit(fnorm0, xtol):
-    return math.sqrt(max(xtol, np.finfo(float).eps)) * max(1.0, fnorm0)
+    return math.sqrt(max(xtol, _EPS)) * max(1.0, fnorm0)
+
+
+def _norm(f):
+    # 2-norm without np.linalg.norm's overhead (small vectors, every solve).
+    return math.sqrt(float(f.dot(f)))
+
+
+def _result_class():
+    # scipy.optimize costs ~0.4 s to import: imported on first use.
+    global _OPTIMIZE_RESULT
+    if _OPTIMIZE_RESULT is None:
+        from scipy.optimize import OptimizeResult
+        _OPTIMIZE_RESULT = OptimizeResult
+    return _OPTIMIZE_RESULT
+
+
+_OPTIMIZE_RESULT = None
 
 
 def _root_hybr(func, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
@@ -157,8 +192,6 @@ def _root_hybr(func, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     gets status 10 and ``success=False``.  Status 6 means the function
     returned nan or inf.
     """
-    from scipy.optimize import OptimizeResult
-
     from ._hybr import solve_hybr
 
     _warn_unknown(unknown_options)
@@ -170,12 +203,12 @@ def _root_hybr(func, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     if maxfev == 0:
         maxfev = (100 if jac is not None else 200) * (n + 1)
     message = _hybr_message(status, xtol, maxfev)
-    fnorm = float(np.linalg.norm(raw["fun"]))
+    fnorm = _norm(raw["fun"])
     if status == 1:
         limit = _residual_limit(raw.get("fnorm0", fnorm), xtol)
         if not fnorm <= limit:
             status, message = NOT_A_ROOT, _not_a_root_message(fnorm, limit)
-    result = OptimizeResult(x=raw["x"], success=status == 1, status=status,
+    result = _result_class()(x=raw["x"], success=status == 1, status=status,
                             method="hybr", fun=raw["fun"], nfev=raw["nfev"],
                             fjac=raw["fjac"], r=raw["r"], qtf=raw["qtf"],
                             message=message)
@@ -224,8 +257,6 @@ def _root_leastsq(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     sqrt(xtol) * max(1, ||f(x0)||_2)`` (status 10 otherwise); status 9
     means the function returned nan or inf (SciPy reports success there).
     """
-    from scipy.optimize import OptimizeResult
-
     from ._lm import solve_lm
 
     _warn_unknown(unknown_options)
@@ -237,13 +268,13 @@ def _root_leastsq(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     maxfev = maxiter or (100 if jac is not None else 200) * (n + 1)
     message = _lm_message(status, ftol, xtol, gtol, maxfev)
     success = status in (1, 2, 3, 4)
-    fnorm = float(np.linalg.norm(raw["fun"]))
+    fnorm = _norm(raw["fun"])
     if success and m == n:
         limit = _residual_limit(raw.get("fnorm0", fnorm), xtol)
         if not fnorm <= limit:
             success = False
             status, message = NOT_A_ROOT, _not_a_root_message(fnorm, limit)
-    result = OptimizeResult(x=raw["x"], message=message, status=status,
+    result = _result_class()(x=raw["x"], message=message, status=status,
                             success=success, cov_x=raw["cov_x"],
                             fun=raw["fun"], method="lm", nfev=raw["nfev"],
                             fjac=raw["fjac"], ipvt=raw["ipvt"],

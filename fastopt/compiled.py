@@ -1,4 +1,4 @@
-"""Finite differences callable from your own ``@njit`` code.
+"""Finite differences and root finders callable from your own ``@njit`` code.
 
 These are numba-compiled functions: call them from inside a function you
 compile with ``numba.njit``, passing your compiled residual ``fun`` itself.
@@ -30,17 +30,20 @@ Examples
 True
 """
 import numpy as np
-from ._kernels._jit import kernel
+from ._kernels._jit import driver, kernel
 
 from ._kernels.dense import dense_difference, dense_difference_cs
 from ._kernels.sparse import (group_members, sparse_difference,
                               sparse_difference_cs)
+from ._kernels.hybrd import hybr_solve
+from ._kernels.lmdif import lm_solve
 from ._kernels.steps import (METHOD_2POINT, METHOD_3POINT, METHOD_CS,
                              STEP_DEFAULT, absolute_steps, difference_steps)
 
 __all__ = ["METHOD_2POINT", "METHOD_3POINT", "METHOD_CS", "default_rel_step",
            "approx_jacobian", "approx_jacobian_bounded", "approx_jacobian_cs",
-           "approx_jacobian_sparse", "approx_jacobian_sparse_cs"]
+           "approx_jacobian_sparse", "approx_jacobian_sparse_cs",
+           "root_hybr", "root_lm"]
 
 _EPS = np.finfo(np.float64).eps
 
@@ -71,7 +74,7 @@ def _check_method(method):
                          "use the *_cs functions for the complex step.")
 
 
-@kernel
+@driver
 def _jacobian(fun, x0, args, method, lb, ub, bounded):
     _check_method(method)
     x0 = np.ascontiguousarray(x0).astype(np.float64)
@@ -82,7 +85,7 @@ def _jacobian(fun, x0, args, method, lb, ub, bounded):
     return np.ascontiguousarray(jac_t.T)
 
 
-@kernel
+@driver
 def approx_jacobian(fun, x0, args, method):
     """Dense Jacobian of ``fun(x, *args)`` at ``x0`` with default steps.
 
@@ -106,7 +109,7 @@ def approx_jacobian(fun, x0, args, method):
     return _jacobian(fun, x0, args, method, empty, empty, False)
 
 
-@kernel
+@driver
 def approx_jacobian_bounded(fun, x0, args, method, lb, ub):
     """Dense Jacobian with evaluation points kept inside ``[lb, ub]``.
 
@@ -120,7 +123,7 @@ def approx_jacobian_bounded(fun, x0, args, method, lb, ub):
     return _jacobian(fun, x0, args, method, lb, ub, True)
 
 
-@kernel
+@driver
 def approx_jacobian_cs(fun, x0, args):
     """Dense complex-step Jacobian of ``fun(z, *args)`` at real ``x0``.
 
@@ -146,7 +149,7 @@ def _group_layout(indices, groups):
     return np.arange(indices.size), group_ptr, members
 
 
-@kernel
+@driver
 def approx_jacobian_sparse(fun, x0, args, method, indptr, indices, groups):
     """Sparse Jacobian values at a CSC structure, by column groups.
 
@@ -181,7 +184,7 @@ def approx_jacobian_sparse(fun, x0, args, method, indptr, indices, groups):
                              indptr, indices, position, group_ptr, members)
 
 
-@kernel
+@driver
 def approx_jacobian_sparse_cs(fun, x0, args, indptr, indices, groups):
     """Sparse complex-step Jacobian values; see
     :func:`approx_jacobian_sparse` and :func:`approx_jacobian_cs`."""
@@ -192,3 +195,100 @@ def approx_jacobian_sparse_cs(fun, x0, args, indptr, indices, groups):
     position, group_ptr, members = _group_layout(indices, groups)
     return sparse_difference_cs(fun, args, x0, m, h, indptr, indices,
                                 position, group_ptr, members)
+
+
+@kernel
+def _honest(status_ok, fvec, fnorm0, xtol):
+    # root's success rule: MINPACK converged and the residual is small.
+    if not status_ok:
+        return False
+    limit = np.sqrt(max(xtol, _EPS)) * max(1.0, fnorm0)
+    return np.sqrt(np.dot(fvec, fvec)) <= limit
+
+
+@driver
+def root_hybr(fun, x0, args, xtol, maxfev):
+    """Solve ``fun(x, *args) = 0`` by Powell's hybrid method (MINPACK hybrd).
+
+    The compiled counterpart of ``fastopt.root(fun, x0, args,
+    method='hybr', options={'xtol': xtol, 'maxfev': maxfev})`` with a
+    forward-difference Jacobian, for solving many systems inside your own
+    ``@njit`` loops.
+
+    Parameters
+    ----------
+    fun : numba-compiled function
+        ``fun(x, *args) -> ndarray of float64, shape (n,)``.
+    x0 : ndarray of float64, shape (n,)
+    args : tuple
+        Extra arguments (``()`` for none); this is how parameters reach
+        ``fun``.
+    xtol : float
+        Relative step tolerance (SciPy's default is 1.49012e-08).
+    maxfev : int
+        Most evaluations; 0 means 200 * (n + 1).
+
+    Returns
+    -------
+    x : ndarray of float64, shape (n,)
+    fvec : ndarray of float64, shape (n,)
+        ``fun(x, *args)``.
+    status : int
+        MINPACK's status (1 converged; 2-5 see ``fastopt.root``; 6
+        non-finite value).
+    nfev : int
+    success : bool
+        ``status == 1`` and ``||fvec|| <= sqrt(xtol) * max(1, ||f(x0)||)``,
+        the rule of ``fastopt.root``.
+    """
+    x0 = np.ascontiguousarray(x0).astype(np.float64)
+    n = x0.size
+    x, fvec, _, _, _, info, fnorm0 = hybr_solve(
+        fun, None, args, x0, xtol, maxfev, max(n - 1, 0), max(n - 1, 0),
+        _EPS, 100.0, 1, np.empty(0), False, False)
+    status = info[0]
+    return (x, fvec, status, info[1],
+            _honest(status == 1, fvec, fnorm0, xtol))
+
+
+@driver
+def root_lm(fun, x0, args, xtol, ftol, maxfev):
+    """Solve ``fun(x, *args) = 0`` (or least squares, m >= n) by
+    Levenberg-Marquardt (MINPACK lmdif) from compiled code.
+
+    The compiled counterpart of ``fastopt.root(fun, x0, args, method='lm',
+    options={'xtol': xtol, 'ftol': ftol, 'maxiter': maxfev})``.
+
+    Parameters
+    ----------
+    fun : numba-compiled function
+        ``fun(x, *args) -> ndarray of float64, shape (m,)``, ``m >= n``.
+    x0 : ndarray of float64, shape (n,)
+    args : tuple
+    xtol, ftol : float
+        MINPACK's tolerances (SciPy's defaults are 1.49012e-08).
+    maxfev : int
+        Most evaluations; 0 means 200 * (n + 1).
+
+    Returns
+    -------
+    x : ndarray of float64, shape (n,)
+    fvec : ndarray of float64, shape (m,)
+    status : int
+        MINPACK's info (1-4 converged, 5-8 failures, 0 improper input, 9
+        non-finite value).
+    nfev : int
+    success : bool
+        Status 1-4 and, for square systems, ``||fvec|| <= sqrt(xtol) *
+        max(1, ||f(x0)||)``.
+    """
+    x0 = np.ascontiguousarray(x0).astype(np.float64)
+    x, fvec, _, _, _, info, nfev, _, fnorm0 = lm_solve(
+        fun, fun, args, x0, False, False, ftol, xtol, 0.0, maxfev, 0.0,
+        100.0, np.empty(0))
+    converged = 1 <= info <= 4
+    if fvec.size == x0.size:
+        success = _honest(converged, fvec, fnorm0, xtol)
+    else:
+        success = converged
+    return x.copy(), fvec.copy(), info, nfev, success

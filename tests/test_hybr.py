@@ -725,3 +725,104 @@ def test_nested_and_threaded_solves():
     for a, b in zip(serial, threaded):
         assert_array_equal(a["x"], b["x"])
         assert a["nfev"] == b["nfev"]
+
+
+# --------------------------------------------------------------------------
+# Block evaluation of the finite-difference Jacobian and the fast paths of
+# the Python driver
+
+def _run_protocol(fun, x0, block, ml=None, mu=None):
+    n = x0.size
+    ml = n - 1 if ml is None else ml
+    mu = n - 1 if mu is None else mu
+    iw, rw = H.hybr_start(x0, 1.49012e-8, 0, ml, mu, 2.220446049250313e-16,
+                          100.0, 1, np.ones(n), False, False, block)
+    oe = H.hybr_layout(n)[8]
+    xe = rw[oe:oe + n]
+    nofj = np.empty((0, 0))
+    action = iw[H.I_ACTION]
+    calls = 0
+    while action != H.DONE:
+        if action == H.EVALUATE_BLOCK:
+            points, values = H.hybr_block(iw, rw)
+            for k in range(points.shape[0]):
+                values[k] = fun(points[k].copy())
+                calls += 1
+            action = H.hybr_advance(iw, rw, np.empty(0), nofj)
+        else:
+            assert action == H.EVALUATE_F
+            calls += 1
+            action = H.hybr_advance(iw, rw, fun(xe.copy()), nofj)
+    return iw, rw, calls
+
+
+@pytest.mark.parametrize("band", [None, (1, 1), (0, 2)])
+def test_block_mode_matches_one_point_at_a_time(band):
+    def f(x):
+        out = np.empty_like(x)
+        out[0] = (3 - 2 * x[0]) * x[0] - 2 * x[1] + 1
+        out[1:-1] = (3 - 2 * x[1:-1]) * x[1:-1] - x[:-2] - 2 * x[2:] + 1
+        out[-1] = (3 - 2 * x[-1]) * x[-1] - x[-2] + 1
+        return out
+    x0 = -np.ones(7)
+    ml, mu = (None, None) if band is None else band
+    iw1, rw1, c1 = _run_protocol(f, x0, False, ml, mu)
+    iw2, rw2, c2 = _run_protocol(f, x0, True, ml, mu)
+    assert iw1[H.I_STATUS] == iw2[H.I_STATUS] == 1
+    assert iw1[H.I_NFEV] == iw2[H.I_NFEV] == c1 == c2
+    assert_array_equal(H.hybr_result(iw1, rw1)[0], H.hybr_result(iw2, rw2)[0])
+    assert_array_equal(H.hybr_result(iw1, rw1)[2], H.hybr_result(iw2, rw2)[2])
+
+
+def test_block_mode_nonfinite_counts_every_call():
+    def f(x):
+        if x[1] != 1.0:
+            return np.array([np.nan, 0.0])
+        return np.array([x[0] - 2.0, x[1] - 1.0])
+    iw, rw, calls = _run_protocol(f, np.array([0.0, 1.0]), True)
+    assert iw[H.I_STATUS] == 6
+    assert iw[H.I_NFEV] == calls == 3
+
+
+@pytest.mark.parametrize("kind", ["strided", "list", "readonly"])
+def test_python_driver_converts_other_outputs(kind):
+    def base(x):
+        return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+
+    def f(x):
+        v = base(x)
+        if kind == "strided":
+            w = np.empty(4)
+            w[::2] = v
+            return w[::2]
+        if kind == "list":
+            return v.tolist()
+        v.flags.writeable = False
+        return v
+    ref = solve_hybr(base, [-1.2, 1.0])
+    out = solve_hybr(f, [-1.2, 1.0])
+    assert out["status"] == ref["status"] and out["nfev"] == ref["nfev"]
+    assert_array_equal(out["x"], ref["x"])
+    assert_array_equal(out["fjac"], ref["fjac"])
+
+
+def test_python_driver_size_change_after_first_call():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        if len(calls) > 4:
+            return np.zeros(3)
+        return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
+    with pytest.raises(ValueError, match="changed size"):
+        solve_hybr(f, [-1.2, 1.0])
+
+
+def test_compiled_result_arrays_are_independent_of_python_path():
+    ours = solve_hybr(jit_rosenbrock, np.array([-1.2, 1.0]))
+    py = solve_hybr(rosenbrock, np.array([-1.2, 1.0]))
+    for key in ("x", "fun", "fjac", "r", "qtf"):
+        assert_array_equal(ours[key], py[key])
+        assert ours[key].flags.c_contiguous
+    assert ours["nfev"] == py["nfev"] and ours["status"] == py["status"]
+    assert ours["fnorm0"] == py["fnorm0"]

@@ -476,34 +476,139 @@ def test_njit_errors():
 def test_reverse_communication_by_hand():
     # lm_start/lm_advance with an analytic Jacobian in col_deriv layout
     x0 = np.array([-1.2, 1.0])
-    state = L.lm_start(x0, 2, True, True, 1.49012e-8, 1.49012e-8, 0.0, 0,
-                       0.0, 100.0, np.empty(0))
+    rw, iw = L.lm_start(x0, 2, True, True, 1.49012e-8, 1.49012e-8, 0.0, 0,
+                        0.0, 100.0, np.empty(0))
     values = np.empty(0)
     actions = []
     while True:
-        action = L.lm_advance(state, values)
+        action = L.lm_advance(rw, iw, values)
         actions.append(action)
         if action == L.EVALUATE_F:
-            values = rosenbrock(state[L.XE])
+            values = rosenbrock(L.lm_view(rw, iw, L.O_XE))
         elif action == L.EVALUATE_JAC:
             values = np.ascontiguousarray(
-                rosenbrock_jac(state[L.XE]).T).ravel()
+                rosenbrock_jac(L.lm_view(rw, iw, L.O_XE)).T).ravel()
         else:
             break
     x, cov_x, info, ier = scipy_lm(rosenbrock, x0, jac=rosenbrock_jac)
-    iw = state[L.IW]
     assert iw[L.I_INFO] == ier
     assert iw[L.I_NFEV] == info["nfev"] and iw[L.I_NJEV] == info["njev"]
     assert actions.count(L.EVALUATE_F) == info["nfev"]
     assert actions.count(L.EVALUATE_JAC) == info["njev"]
-    assert_allclose(state[L.X], x, rtol=1e-12)
-    assert L.lm_advance(state, values) == L.DONE  # stays done
+    assert L.EVALUATE_BLOCK not in actions
+    assert_allclose(L.lm_view(rw, iw, L.O_X), x, rtol=1e-12)
+    assert iw[L.I_COVOK] == 1
+    assert_allclose(L.lm_view(rw, iw, L.O_COV), cov_x, rtol=1e-8)
+    cov, ok = L.lm_covariance(L.lm_view(rw, iw, L.O_FJT),
+                              L.lm_view(rw, iw, "ipvt"))
+    assert ok
+    assert_array_equal(cov, L.lm_view(rw, iw, L.O_COV))
+    assert L.lm_advance(rw, iw, values) == L.DONE  # stays done
     # a value of the wrong size is status 10, not a crash
-    state = L.lm_start(x0, 2, False, False, 1e-8, 1e-8, 0.0, 0, 0.0, 100.0,
-                       np.empty(0))
-    assert L.lm_advance(state, np.empty(0)) == L.EVALUATE_F
-    assert L.lm_advance(state, np.ones(3)) == L.DONE
-    assert state[L.IW][L.I_INFO] == L.INFO_SIZE
+    rw, iw = L.lm_start(x0, 2, False, False, 1e-8, 1e-8, 0.0, 0, 0.0, 100.0,
+                        np.empty(0))
+    assert L.lm_advance(rw, iw, np.empty(0)) == L.EVALUATE_F
+    assert L.lm_advance(rw, iw, np.ones(3)) == L.DONE
+    assert iw[L.I_INFO] == L.INFO_SIZE
+
+
+def test_reverse_communication_forward_difference_block():
+    # Without a Jacobian: f(x0) handed over on the first call, then one
+    # EVALUATE_BLOCK per Jacobian with MINPACK fdjac2's points.
+    x0 = np.array([3.0, 0.0, 1.0])
+    m = 10
+    rw, iw = L.lm_start(x0, m, False, False, 1.49012e-8, 1.49012e-8, 0.0, 0,
+                        0.0, 100.0, np.empty(0))
+    n = x0.size
+    values = box3d(x0)
+    actions = []
+    first_block = None
+    while True:
+        action = L.lm_advance(rw, iw, values)
+        actions.append(action)
+        if action == L.EVALUATE_F:
+            values = box3d(L.lm_view(rw, iw, L.O_XE))
+        elif action == L.EVALUATE_BLOCK:
+            xb = L.lm_view(rw, iw, L.O_XB)
+            assert xb.shape == (n, n)
+            if first_block is None:
+                first_block = xb.copy()
+            values = np.array([box3d(p) for p in xb]).ravel()
+        else:
+            assert action == L.DONE
+            break
+    x, cov_x, info, ier = scipy_lm(box3d, x0)
+    assert iw[L.I_INFO] == ier and iw[L.I_NFEV] == info["nfev"]
+    nblocks = actions.count(L.EVALUATE_BLOCK)
+    assert 1 + actions.count(L.EVALUATE_F) + n * nblocks == info["nfev"]
+    assert L.EVALUATE_JAC not in actions
+    h = math.sqrt(np.finfo(float).eps) * np.abs(x0)
+    h[h == 0.0] = math.sqrt(np.finfo(float).eps)
+    assert_array_equal(first_block, x0 + np.diag(h))
+    assert_allclose(L.lm_view(rw, iw, L.O_X), x, rtol=1e-9)
+    # a block of the wrong size is status 10
+    rw, iw = L.lm_start(x0, m, False, False, 1e-8, 1e-8, 0.0, 0, 0.0, 100.0,
+                        np.empty(0))
+    assert L.lm_advance(rw, iw, box3d(x0)) == L.EVALUATE_BLOCK
+    assert L.lm_advance(rw, iw, np.ones(m)) == L.DONE
+    assert iw[L.I_INFO] == L.INFO_SIZE
+
+
+def _read_only(fun):
+    def wrapped(x):
+        value = fun(x)
+        value.setflags(write=False)
+        return value
+    return wrapped
+
+
+def test_python_driver_value_conversions():
+    # The fast path takes float64 C-contiguous vectors; anything else is
+    # converted (or rejected) as before, in the trial and in the block.
+    x0 = np.array([-1.2, 1.0])
+    ref = solve_lm(rosenbrock, x0)
+    kinds = {
+        "list": lambda x: rosenbrock(x).tolist(),
+        "column": lambda x: rosenbrock(x)[:, None],
+        "strided": lambda x: np.repeat(rosenbrock(x), 2)[::2],
+        "longdouble": lambda x: rosenbrock(x).astype(np.longdouble),
+        "read-only": _read_only(rosenbrock),
+        "big-endian": lambda x: rosenbrock(x).astype(">f8"),
+    }
+    for name, f in kinds.items():
+        got = solve_lm(f, x0)
+        assert (got["status"], got["nfev"]) == (ref["status"], ref["nfev"])
+        assert_array_equal(got["x"], ref["x"])
+        assert_array_equal(got["fjac"], ref["fjac"])
+
+    def int_valued(x):
+        return np.array([int(round(10 * x[0])) - 3, int(round(x[1])) - 2])
+
+    ours = solve_lm(int_valued, [0.1, 0.4])
+    x, cov_x, info, ier = scipy_lm(int_valued, np.array([0.1, 0.4]))
+    assert ours["status"] == ier and ours["nfev"] == info["nfev"]
+
+    calls = []
+
+    def grows_in_block(x):
+        calls.append(1)
+        return np.ones(3 if len(calls) == 3 else 2)
+
+    with pytest.raises(ValueError, match="changed size between calls"):
+        solve_lm(grows_in_block, [1.0, 2.0])
+    with pytest.raises(ValueError, match="could not convert"):
+        solve_lm(lambda x: ["a", "b"] if x[0] != 1.0 else [1.0, 2.0],
+                 [1.0, 2.0])
+
+
+def test_nonfinite_in_forward_difference_block():
+    # every point of the block is evaluated and counted (as fdjac2 does)
+    def f(x):
+        return np.array([x[0] - 1.0, np.nan if x[1] != 2.0 else x[1]])
+
+    ours = solve_lm(f, [1.0, 2.0])
+    assert ours["status"] == 9 and ours["nfev"] == 3
+    assert ours["cov_x"] is None and not ours["success"]
 
 
 def test_compiled_driver_from_user_njit_code():

@@ -6,7 +6,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import optimize as sopt
 
-from fastopt import fsolve, root, show_options
+from numba import njit
+
+from fastopt import compiled, fsolve, root, show_options
 
 
 def docs_system(x):
@@ -173,3 +175,47 @@ def test_fsolve_forms():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fsolve(docs_system, [0, 0], fprime=docs_jacobian)
+
+
+@njit
+def _parametrised(x, a):
+    return np.array([x[0] ** 2 + x[1] - a, x[0] - x[1] ** 2 + 1.0])
+
+
+@njit
+def _solve_many(a_values, x0):
+    out = np.empty((a_values.size, 2, 2))
+    flags = np.empty((a_values.size, 2), dtype=np.bool_)
+    for k in range(a_values.size):
+        x, f, status, nfev, ok = compiled.root_hybr(
+            _parametrised, x0, (a_values[k],), 1.49012e-08, 0)
+        out[k, 0] = x
+        flags[k, 0] = ok
+        x, f, status, nfev, ok = compiled.root_lm(
+            _parametrised, x0, (a_values[k],), 1.49012e-08, 1.49012e-08, 0)
+        out[k, 1] = x
+        flags[k, 1] = ok
+    return out, flags
+
+
+def test_compiled_root_from_users_njit_loop():
+    a_values = np.linspace(2.0, 5.0, 7)
+    x0 = np.array([1.0, 1.0])
+    out, flags = _solve_many(a_values, x0)
+    assert flags.all()
+    for k, a in enumerate(a_values):
+        for j, method in enumerate(("hybr", "lm")):
+            expected = root(_parametrised, x0, args=(a,), method=method)
+            assert_allclose(out[k, j], expected.x, rtol=1e-12, atol=1e-14)
+    # No root: the compiled solvers report failure as root does.
+    @njit
+    def no_root(x):
+        return np.array([x[0] ** 2 + 1.0])
+
+    @njit
+    def solve_no_root():
+        return (compiled.root_hybr(no_root, np.array([1.0]), (), 1.49e-8,
+                                   0)[4],
+                compiled.root_lm(no_root, np.array([1.0]), (), 1.49e-8,
+                                 1.49e-8, 0)[4])
+    assert solve_no_root() == (False, False)

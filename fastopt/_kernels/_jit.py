@@ -1,18 +1,40 @@
-"""The one place where fastopt's kernels get their compilation options.
+"""The one place where fastopt's compiled functions get their options.
 
-``cache=True``: compiled once, loaded from disk by later processes.
-``error_model='numpy'``: floating-point division by zero gives inf/nan as in
-NumPy (and SciPy) instead of raising ZeroDivisionError, and the division
-needs no per-element check, so loops vectorise.
-No ``fastmath``: it would break the ``isfinite`` tests solvers rely on.
+Two decorators:
+
+``kernel``
+    ``cache=True``: compiled once, loaded from disk by later processes.
+    For everything typed only on fastopt's own argument types (arrays,
+    scalars, tuples of them, and user functions passed as addresses, see
+    :mod:`fastopt._kernels.funcptr`).
+``driver``
+    The same without ``cache``, for the generic drivers that take a user's
+    ``@njit`` function itself as an argument (users call them from their
+    own compiled code).  A cache entry keyed on a user's dispatcher type
+    names the user's module, and an on-disk index holding such an entry
+    cannot be read by a process where that module is not importable.  The
+    cached kernels still call these drivers: the callee's code is compiled
+    into the caller's cache entry.
+
+Both use ``error_model='numpy'``: floating-point division by zero gives
+inf/nan as in NumPy (and SciPy) instead of raising ZeroDivisionError, and
+the division needs no per-element check, so loops vectorise.  No
+``fastmath``: it would break the ``isfinite`` tests solvers rely on.
 """
 from numba import njit
 
-__all__ = ["kernel"]
+__all__ = ["kernel", "driver", "OPTIONS", "DRIVER_OPTIONS"]
 
+# Options of a kernel, for the few defined with njit(...) directly.
 OPTIONS = {"cache": True, "error_model": "numpy"}
+DRIVER_OPTIONS = {"error_model": "numpy"}
 
 
 def kernel(function):
-    """Compile ``function`` as a fastopt kernel (see module docstring)."""
+    """Compile ``function`` as a cached fastopt kernel."""
     return njit(**OPTIONS)(function)
+
+
+def driver(function):
+    """Compile ``function`` as a driver generic over user functions."""
+    return njit(**DRIVER_OPTIONS)(function)

@@ -14,7 +14,7 @@ rounded to the caller's dtype (float32, say) is divided by the step it
 really represents.
 """
 import numpy as np
-from ._jit import kernel
+from ._jit import driver, kernel
 
 from .funcptr import as_function
 from .steps import (METHOD_2POINT, METHOD_3POINT, STEP_DEFAULT,
@@ -141,7 +141,7 @@ def check_size(f, m):
                          "from its value at `x0`.")
 
 
-@kernel
+@driver
 def dense_difference(fun, args, x0, f0, h, one_sided, method):
     """Dense Jacobian of a compiled ``fun(x, *args)`` ('2-point'/'3-point').
 
@@ -204,7 +204,7 @@ def dense_difference(fun, args, x0, f0, h, one_sided, method):
     return jac_t
 
 
-@kernel
+@driver
 def dense_difference_cs(fun, args, x0, m, h):
     """Dense complex-step Jacobian of a compiled ``fun(z, *args)``.
 

@@ -25,18 +25,33 @@ shape (n, n) (``jac(x)[i, j] = d f_i / d x_j``, or its transpose with
 ``col_deriv``); the argument not used by the action may be any array of
 the right type (``np.empty(0)``, ``np.empty((0, 0))``).
 
+With ``hybr_start(..., block=True)`` (no Jacobian) a finite-difference
+Jacobian is asked for in one action, EVALUATE_BLOCK: evaluate
+``values[k] = fun(points[k])`` for the msum = min(ml + mu + 1, n) rows of
+``points, values = hybr_block(iw, rw)`` and call ``hybr_advance`` once.
+``nfev`` counts every call as MINPACK does (msum per Jacobian).
+:func:`hybr_advance_f` is a cheaper entry for Python drivers after
+EVALUATE_F or EVALUATE_BLOCK.
+
+Internally the iteration addresses ``rw`` by offsets and runs on a view
+without a memory reference (``_borrow``): array views and array arguments
+of non-inlined kernels cost atomic reference-count updates, which for
+small systems cost more than MINPACK's arithmetic.
+
 Work-array layout
 -----------------
 ``iw`` (int64, length IW_SIZE): slots ``I_*`` below (n, ml, mu, maxfev,
 mode, use_jac, col_deriv, phase, nfev, njev, iter, ncsuc, ncfail, nslow1,
-nslow2, jeval, status, the finite-difference group k, msum, action).
+nslow2, jeval, status, the finite-difference group k, msum, action,
+block mode).
 
 ``rw`` (float64): ``NSCALAR`` scalars (slots ``R_*``: xtol, factor,
 epsfcn, delta, fnorm, xnorm, pnorm, sqrt(max(epsfcn, epsmch)), and
 ||f(x0)||) followed by
 the vectors x, fvec, diag, qtf, wa1, wa2, wa3, wa4, xe (n each; ``xe`` is
 the point to evaluate), then fjac (n*n, row-major, ``fjac[i, j]`` =
-J[i, j] before the QR, then Q[i, j]) and r (n(n+1)/2, R packed by rows).
+J[i, j] before the QR, then Q[i, j]) and r (n(n+1)/2, R packed by rows),
+and in block mode msum points and msum values (n each).
 :func:`hybr_layout` gives the offsets.
 
 Status codes (``iw[I_STATUS]`` once ``DONE``)
@@ -58,20 +73,24 @@ Status codes (``iw[I_STATUS]`` once ``DONE``)
 """
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
-from ._jit import kernel
+from numba import njit
+
+from ._jit import OPTIONS, driver, kernel
 from .funcptr import as_function, as_function_returning
-from .minpack_qr import enorm, qrfac_into, qform, r1updt, r1mpyq
+from .minpack_qr import RDWARF, RGIANT
 
 __all__ = ["hybr_start", "hybr_advance", "hybr_layout", "hybr_result",
            "hybr_solve", "hybrd_at", "hybrj_at",
-           "EVALUATE_F", "EVALUATE_JAC", "DONE", "IW_SIZE", "NSCALAR"]
+           "hybr_block", "hybr_advance_f", "EVALUATE_F", "EVALUATE_JAC", "EVALUATE_BLOCK",
+           "DONE", "IW_SIZE", "NSCALAR"]
 
 # actions
 DONE = 0
 EVALUATE_F = 1
 EVALUATE_JAC = 2
+EVALUATE_BLOCK = 3
 
 # integer slots
 I_N = 0
@@ -94,7 +113,8 @@ I_STATUS = 16
 I_K = 17
 I_MSUM = 18
 I_ACTION = 19
-IW_SIZE = 20
+I_BLOCK = 20
+IW_SIZE = 21
 
 # float slots
 R_XTOL = 0
@@ -123,10 +143,32 @@ STATUS_BAD_JAC_SHAPE = 9
 EPSMCH = np.finfo(np.float64).eps
 
 
+@intrinsic
+def _borrow(typingctx, arr):
+    """A view of ``arr`` without a reference to its memory: reference
+    counting on it is free.  Only for use while the caller holds ``arr``."""
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        out = context.make_array(signature.return_type)(context, builder)
+        context.populate_array(out, data=src.data, shape=src.shape,
+                               strides=src.strides, itemsize=src.itemsize,
+                               meminfo=None, parent=None)
+        return out._getvalue()
+    return arr(arr), codegen
+
+
+def _inline(function):
+    # A kernel inlined into its callers at numba-IR level: the arrays it
+    # takes then cost no reference counting per call.
+    return njit(inline="always", **OPTIONS)(function)
+
+
 @kernel
-def hybr_layout(n):
+def hybr_layout(n, nblock=0):
     """Offsets in ``rw``: (x, fvec, diag, qtf, wa1, wa2, wa3, wa4, xe,
-    fjac, r, total length)."""
+    fjac, r, total length).  With ``nblock`` > 0 (block mode, see
+    :func:`hybr_block`) ``rw`` ends with ``nblock`` points and then
+    ``nblock`` values, n each, after r."""
     o = NSCALAR
     x = o
     fvec = o + n
@@ -139,7 +181,7 @@ def hybr_layout(n):
     xe = o + 8 * n
     fjac = o + 9 * n
     r = fjac + n * n
-    total = r + (n * (n + 1)) // 2
+    total = r + (n * (n + 1)) // 2 + 2 * nblock * n
     return x, fvec, diag, qtf, wa1, wa2, wa3, wa4, xe, fjac, r, total
 
 
@@ -158,19 +200,59 @@ def _views(iw, rw):
     wa4 = rw[o4:o4 + n]
     xe = rw[oe:oe + n]
     fjac = rw[oj:oj + n * n].reshape((n, n))
-    r = rw[orr:total]
+    r = rw[orr:orr + (n * (n + 1)) // 2]
     return x, fvec, diag, qtf, wa1, wa2, wa3, wa4, xe, fjac, r
 
 
-@kernel
-def _all_finite(v):
-    for i in range(v.size):
-        if not np.isfinite(v[i]):
+# The iteration below addresses ``rw`` by offsets instead of through array
+# views: every view (and every array passed to a kernel that is not
+# inlined) costs reference-count updates, which on small systems cost more
+# than the arithmetic.  The arithmetic, and its order, is MINPACK's.
+
+@_inline
+def enorm_at(a, start, stride, count):
+    """:func:`~fastopt._kernels.minpack_qr.enorm` of ``a[start::stride]``
+    (``count`` entries), with the same operations in the same order."""
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    x1max = 0.0
+    x3max = 0.0
+    agiant = RGIANT / count if count > 0 else RGIANT
+    for k in range(count):
+        xabs = abs(a[start + k * stride])
+        if xabs > RDWARF and xabs < agiant:
+            s2 += xabs * xabs
+        elif xabs <= RDWARF:
+            if xabs > x3max:
+                s3 = 1.0 + s3 * (x3max / xabs) ** 2
+                x3max = xabs
+            elif xabs != 0.0:
+                s3 += (xabs / x3max) ** 2
+        else:
+            if xabs > x1max:
+                s1 = 1.0 + s1 * (x1max / xabs) ** 2
+                x1max = xabs
+            else:
+                s1 += (xabs / x1max) ** 2
+    if s1 != 0.0:
+        return x1max * np.sqrt(s1 + (s2 / x1max) / x1max)
+    if s2 != 0.0:
+        if s2 >= x3max:
+            return np.sqrt(s2 * (1.0 + (x3max / s2) * (x3max * s3)))
+        return np.sqrt(x3max * ((s2 / x3max) + (x3max * s3)))
+    return x3max * np.sqrt(s3)
+
+
+@_inline
+def _finite_at(rw, start, count):
+    for i in range(start, start + count):
+        if not np.isfinite(rw[i]):
             return False
     return True
 
 
-@kernel
+@_inline
 def _finish(iw, status):
     iw[I_STATUS] = status
     iw[I_PHASE] = P_DONE
@@ -180,7 +262,7 @@ def _finish(iw, status):
 
 @kernel
 def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
-               use_jac, col_deriv):
+               use_jac, col_deriv, block=False):
     """Initialise the hybrid-method state.
 
     Parameters
@@ -203,6 +285,9 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
     diag : ndarray of float64, shape (n,)
         Scaling for mode 2 (ignored for mode 1).
     use_jac, col_deriv : bool
+    block : bool
+        Ask for the points of a finite-difference Jacobian all at once
+        (EVALUATE_BLOCK, see :func:`hybr_block`) instead of one by one.
 
     Returns
     -------
@@ -211,7 +296,11 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
     """
     n = x0.size
     iw = np.zeros(IW_SIZE, np.int64)
-    total = hybr_layout(max(n, 0))[-1]
+    nblock = 0
+    if block and not use_jac and n > 0:
+        nblock = max(min(ml + mu + 1, n), 1)
+        iw[I_BLOCK] = 1
+    total = hybr_layout(max(n, 0), nblock)[-1]
     rw = np.zeros(total)
     iw[I_N] = n
     iw[I_ML] = ml
@@ -229,9 +318,12 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
     if n <= 0:
         _finish(iw, 0)
         return iw, rw
-    x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
-    x[:] = x0
-    xe[:] = x0
+    ox = NSCALAR
+    od = ox + 2 * n
+    oe = ox + 8 * n
+    for j in range(n):
+        rw[ox + j] = x0[j]
+        rw[oe + j] = x0[j]
     bad = (xtol < 0.0 or maxfev <= 0 or factor <= 0.0
            or (not use_jac and (ml < 0 or mu < 0)))
     if mode == 2:
@@ -239,7 +331,7 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
             bad = True
         else:
             for j in range(n):
-                dg[j] = diag[j]
+                rw[od + j] = diag[j]
                 if diag[j] <= 0.0:
                     bad = True
     if bad:
@@ -251,7 +343,7 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
     return iw, rw
 
 
-@kernel
+@_inline
 def _fd_step(eps, xj):
     h = eps * abs(xj)
     if h == 0.0:
@@ -259,55 +351,68 @@ def _fd_step(eps, xj):
     return h
 
 
-@kernel
-def _fd_point(iw, rw, k):
-    # Place the k-th finite-difference point (fdjac1) in xe.
+@_inline
+def _fd_point(iw, rw, k, oe):
+    # Place the k-th finite-difference point (fdjac1) at rw[oe:oe + n].
     n = iw[I_N]
     msum = iw[I_ML] + iw[I_MU] + 1
-    x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
+    ox = NSCALAR
     eps = rw[R_EPS]
-    xe[:] = x
+    for j in range(n):
+        rw[oe + j] = rw[ox + j]
     if msum >= n:
-        xe[k] = x[k] + _fd_step(eps, x[k])
+        rw[oe + k] = rw[ox + k] + _fd_step(eps, rw[ox + k])
     else:
         for j in range(k, n, msum):
-            xe[j] = x[j] + _fd_step(eps, x[j])
+            rw[oe + j] = rw[ox + j] + _fd_step(eps, rw[ox + j])
 
 
-@kernel
-def _fd_consume(iw, rw, k, fval):
-    # Turn the value at the k-th point into Jacobian column(s).
+@_inline
+def _fd_consume(iw, rw, k, ov):
+    # Turn the value at the k-th point (at rw[ov:ov + n]) into Jacobian
+    # column(s).
     n = iw[I_N]
     ml = iw[I_ML]
     mu = iw[I_MU]
     msum = ml + mu + 1
-    x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
+    ox = NSCALAR
+    of = ox + n
+    oj = ox + 9 * n
     eps = rw[R_EPS]
     if msum >= n:
-        h = _fd_step(eps, x[k])
+        h = _fd_step(eps, rw[ox + k])
         for i in range(n):
-            fjac[i, k] = (fval[i] - fvec[i]) / h
+            rw[oj + i * n + k] = (rw[ov + i] - rw[of + i]) / h
     else:
         for j in range(k, n, msum):
-            h = _fd_step(eps, x[j])
+            h = _fd_step(eps, rw[ox + j])
             for i in range(n):
                 if i >= j - mu and i <= j + ml:
-                    fjac[i, j] = (fval[i] - fvec[i]) / h
+                    rw[oj + i * n + j] = (rw[ov + i] - rw[of + i]) / h
                 else:
-                    fjac[i, j] = 0.0
+                    rw[oj + i * n + j] = 0.0
 
 
-@kernel
+@_inline
 def _begin_jacobian(iw, rw):
     iw[I_JEVAL] = 1
+    n = iw[I_N]
+    oe = NSCALAR + 8 * n
     if iw[I_USEJAC]:
-        x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
-        xe[:] = x
+        for j in range(n):
+            rw[oe + j] = rw[NSCALAR + j]
         iw[I_PHASE] = P_JAC
         iw[I_ACTION] = EVALUATE_JAC
         return EVALUATE_JAC
     iw[I_K] = 0
-    _fd_point(iw, rw, 0)
+    if iw[I_BLOCK]:
+        ob = rw.size - 2 * iw[I_MSUM] * n
+        for k in range(iw[I_MSUM]):
+            _fd_point(iw, rw, k, ob + k * n)
+        iw[I_PHASE] = P_FD
+        iw[I_ACTION] = EVALUATE_BLOCK
+        return EVALUATE_BLOCK
+    _fd_point(iw, rw, 0, oe)
     iw[I_PHASE] = P_FD
     iw[I_ACTION] = EVALUATE_F
     return EVALUATE_F
@@ -320,6 +425,12 @@ def dogleg(r, diag, qtb, delta, x, wa1, wa2):
     ellipsoid ``||diag * x|| <= delta``; ``r`` is R packed by rows.  The
     result, written to ``x``, is the *negative* of the step."""
     n = x.size
+    _dogleg_at(r, 0, diag, 0, qtb, 0, delta, x, 0, wa1, 0, wa2, 0, n)
+
+
+@kernel
+def _dogleg_at(ra, orr, da, od, qa, oq, delta, xa, ox, w1, o1, w2, o2, n):
+    # dogleg on a[o:o + ...] slices given by (array, offset) pairs.
     # Gauss-Newton direction by back substitution
     jj = (n * (n + 1)) // 2
     for k in range(1, n + 1):
@@ -328,54 +439,54 @@ def dogleg(r, diag, qtb, delta, x, wa1, wa2):
         l = jj + 1
         s = 0.0
         for i in range(j + 1, n):
-            s = s + r[l] * x[i]
+            s = s + ra[orr + l] * xa[ox + i]
             l += 1
-        temp = r[jj]
+        temp = ra[orr + jj]
         if temp == 0.0:
             # singular: replace the pivot by a small multiple of the
             # column's largest entry
             l = j
             for i in range(j + 1):
-                temp = max(temp, abs(r[l]))
+                temp = max(temp, abs(ra[orr + l]))
                 l += n - i - 1
             temp = EPSMCH * temp
             if temp == 0.0:
                 temp = EPSMCH
-        x[j] = (qtb[j] - s) / temp
+        xa[ox + j] = (qa[oq + j] - s) / temp
     for j in range(n):
-        wa1[j] = 0.0
-        wa2[j] = diag[j] * x[j]
-    qnorm = enorm(wa2)
+        w1[o1 + j] = 0.0
+        w2[o2 + j] = da[od + j] * xa[ox + j]
+    qnorm = enorm_at(w2, o2, 1, n)
     if qnorm <= delta:
         return
     # scaled gradient direction
     l = 0
     for j in range(n):
-        temp = qtb[j]
+        temp = qa[oq + j]
         for i in range(j, n):
-            wa1[i] = wa1[i] + r[l] * temp
+            w1[o1 + i] = w1[o1 + i] + ra[orr + l] * temp
             l += 1
-        wa1[j] = wa1[j] / diag[j]
-    gnorm = enorm(wa1)
+        w1[o1 + j] = w1[o1 + j] / da[od + j]
+    gnorm = enorm_at(w1, o1, 1, n)
     sgnorm = 0.0
     alpha = delta / qnorm
     if gnorm != 0.0:
         # point along the scaled gradient minimising the quadratic
         for j in range(n):
-            wa1[j] = (wa1[j] / gnorm) / diag[j]
+            w1[o1 + j] = (w1[o1 + j] / gnorm) / da[od + j]
         l = 0
         for j in range(n):
             s = 0.0
             for i in range(j, n):
-                s = s + r[l] * wa1[i]
+                s = s + ra[orr + l] * w1[o1 + i]
                 l += 1
-            wa2[j] = s
-        temp = enorm(wa2)
+            w2[o2 + j] = s
+        temp = enorm_at(w2, o2, 1, n)
         sgnorm = (gnorm / temp) / temp
         alpha = 0.0
         if sgnorm < delta:
             # the dogleg point on the boundary
-            bnorm = enorm(qtb)
+            bnorm = enorm_at(qa, oq, 1, n)
             temp = (bnorm / gnorm) * (bnorm / qnorm) * (sgnorm / delta)
             temp = (temp - (delta / qnorm) * (sgnorm / delta) ** 2
                     + np.sqrt((temp - (delta / qnorm)) ** 2
@@ -384,45 +495,288 @@ def dogleg(r, diag, qtb, delta, x, wa1, wa2):
             alpha = ((delta / qnorm) * (1.0 - (sgnorm / delta) ** 2)) / temp
     temp = (1.0 - alpha) * min(sgnorm, delta)
     for j in range(n):
-        x[j] = temp * wa1[j] + alpha * x[j]
+        xa[ox + j] = temp * w1[o1 + j] + alpha * xa[ox + j]
 
 
-@kernel
+@_inline
+def _dogleg_rw(rw, orr, od, oq, delta, ox, o1, o2, n):
+    # dogleg with r, diag, qtb, x, wa1, wa2 at offsets in rw.
+    # Gauss-Newton direction by back substitution
+    jj = (n * (n + 1)) // 2
+    for k in range(1, n + 1):
+        j = n - k           # 0-based row
+        jj -= k             # 0-based position of R[j, j]
+        l = jj + 1
+        s = 0.0
+        for i in range(j + 1, n):
+            s = s + rw[orr + l] * rw[ox + i]
+            l += 1
+        temp = rw[orr + jj]
+        if temp == 0.0:
+            # singular: replace the pivot by a small multiple of the
+            # column's largest entry
+            l = j
+            for i in range(j + 1):
+                temp = max(temp, abs(rw[orr + l]))
+                l += n - i - 1
+            temp = EPSMCH * temp
+            if temp == 0.0:
+                temp = EPSMCH
+        rw[ox + j] = (rw[oq + j] - s) / temp
+    for j in range(n):
+        rw[o1 + j] = 0.0
+        rw[o2 + j] = rw[od + j] * rw[ox + j]
+    qnorm = enorm_at(rw, o2, 1, n)
+    if qnorm <= delta:
+        return
+    # scaled gradient direction
+    l = 0
+    for j in range(n):
+        temp = rw[oq + j]
+        for i in range(j, n):
+            rw[o1 + i] = rw[o1 + i] + rw[orr + l] * temp
+            l += 1
+        rw[o1 + j] = rw[o1 + j] / rw[od + j]
+    gnorm = enorm_at(rw, o1, 1, n)
+    sgnorm = 0.0
+    alpha = delta / qnorm
+    if gnorm != 0.0:
+        # point along the scaled gradient minimising the quadratic
+        for j in range(n):
+            rw[o1 + j] = (rw[o1 + j] / gnorm) / rw[od + j]
+        l = 0
+        for j in range(n):
+            s = 0.0
+            for i in range(j, n):
+                s = s + rw[orr + l] * rw[o1 + i]
+                l += 1
+            rw[o2 + j] = s
+        temp = enorm_at(rw, o2, 1, n)
+        sgnorm = (gnorm / temp) / temp
+        alpha = 0.0
+        if sgnorm < delta:
+            # the dogleg point on the boundary
+            bnorm = enorm_at(rw, oq, 1, n)
+            temp = (bnorm / gnorm) * (bnorm / qnorm) * (sgnorm / delta)
+            temp = (temp - (delta / qnorm) * (sgnorm / delta) ** 2
+                    + np.sqrt((temp - (delta / qnorm)) ** 2
+                              + (1.0 - (delta / qnorm) ** 2)
+                              * (1.0 - (sgnorm / delta) ** 2)))
+            alpha = ((delta / qnorm) * (1.0 - (sgnorm / delta) ** 2)) / temp
+    temp = (1.0 - alpha) * min(sgnorm, delta)
+    for j in range(n):
+        rw[ox + j] = temp * rw[o1 + j] + alpha * rw[ox + j]
+
+
+@_inline
 def _trial(iw, rw):
     # Dogleg step from the current factorisation; ask for f(x + p).
-    x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
     n = iw[I_N]
-    dogleg(r, dg, qtf, rw[R_DELTA], wa1, wa2, wa3)
+    ox = NSCALAR
+    od = ox + 2 * n
+    oq = ox + 3 * n
+    o1 = ox + 4 * n
+    o2 = ox + 5 * n
+    o3 = ox + 6 * n
+    oe = ox + 8 * n
+    orr = ox + 9 * n + n * n
+    _dogleg_rw(rw, orr, od, oq, rw[R_DELTA], o1, o2, o3, n)
     for j in range(n):
-        wa1[j] = -wa1[j]
-        wa2[j] = x[j] + wa1[j]
-        wa3[j] = dg[j] * wa1[j]
-    pnorm = enorm(wa3)
+        rw[o1 + j] = -rw[o1 + j]
+        rw[o2 + j] = rw[ox + j] + rw[o1 + j]
+        rw[o3 + j] = rw[od + j] * rw[o1 + j]
+    pnorm = enorm_at(rw, o3, 1, n)
     rw[R_PNORM] = pnorm
     if iw[I_ITER] == 1:
         rw[R_DELTA] = min(rw[R_DELTA], pnorm)
-    xe[:] = wa2
+    for j in range(n):
+        rw[oe + j] = rw[o2 + j]
     iw[I_PHASE] = P_TRIAL
     iw[I_ACTION] = EVALUATE_F
     return EVALUATE_F
 
 
-@kernel
+@_inline
+def _qrfac_at(rw, oa, n, ord_, oan, ow):
+    # qrfac_into(a, False, ...) for the n-by-n a at rw[oa:], row-major;
+    # rdiag, acnorm and the workspace at rw[ord_:], rw[oan:], rw[ow:].
+    m = n
+    for j in range(n):
+        rw[oan + j] = enorm_at(rw, oa + j, n, m)
+        rw[ord_ + j] = rw[oan + j]
+        rw[ow + j] = rw[ord_ + j]
+    for j in range(n):
+        ajnorm = enorm_at(rw, oa + j * n + j, n, m - j)
+        if ajnorm != 0.0:
+            if rw[oa + j * n + j] < 0.0:
+                ajnorm = -ajnorm
+            for i in range(j, m):
+                rw[oa + i * n + j] = rw[oa + i * n + j] / ajnorm
+            rw[oa + j * n + j] = rw[oa + j * n + j] + 1.0
+            for k in range(j + 1, n):
+                s = 0.0
+                for i in range(j, m):
+                    s = s + rw[oa + i * n + j] * rw[oa + i * n + k]
+                temp = s / rw[oa + j * n + j]
+                for i in range(j, m):
+                    rw[oa + i * n + k] = (rw[oa + i * n + k]
+                                          - temp * rw[oa + i * n + j])
+        rw[ord_ + j] = -ajnorm
+
+
+@_inline
+def _qform_at(rw, oq, n, ow):
+    # qform(q, n) for the n-by-n q at rw[oq:], workspace rw[ow:ow + n].
+    m = n
+    for j in range(1, n):
+        for i in range(j):
+            rw[oq + i * n + j] = 0.0
+    for l in range(n):
+        k = n - 1 - l
+        for i in range(k, m):
+            rw[ow + i] = rw[oq + i * n + k]
+            rw[oq + i * n + k] = 0.0
+        rw[oq + k * n + k] = 1.0
+        if rw[ow + k] != 0.0:
+            for j in range(k, m):
+                s = 0.0
+                for i in range(k, m):
+                    s = s + rw[oq + i * n + j] * rw[ow + i]
+                temp = s / rw[ow + k]
+                for i in range(k, m):
+                    rw[oq + i * n + j] = rw[oq + i * n + j] - temp * rw[ow + i]
+
+
+@_inline
+def _r1updt_at(rw, os_, ou, ov, ow, n):
+    # r1updt(s, u, v, w, n, n) with s, u, v, w at rw offsets.
+    m = n
+    giant = np.finfo(np.float64).max
+    jj = (n * (2 * m - n + 1)) // 2 - (m - n) - 1
+    l = jj
+    for i in range(n - 1, m):
+        rw[ow + i] = rw[os_ + l]
+        l += 1
+    for nmj in range(1, n):
+        j = n - 1 - nmj
+        jj -= m - j
+        rw[ow + j] = 0.0
+        vj = rw[ov + j]
+        if vj != 0.0:
+            vn = rw[ov + n - 1]
+            if abs(vn) < abs(vj):
+                cotan = vn / vj
+                sin = 0.5 / np.sqrt(0.25 + 0.25 * cotan * cotan)
+                cos = sin * cotan
+                tau = 1.0
+                if abs(cos) * giant > 1.0:
+                    tau = 1.0 / cos
+            else:
+                tan = vj / vn
+                cos = 0.5 / np.sqrt(0.25 + 0.25 * tan * tan)
+                sin = cos * tan
+                tau = sin
+            rw[ov + n - 1] = sin * vj + cos * vn
+            rw[ov + j] = tau
+            l = jj
+            for i in range(j, m):
+                temp = cos * rw[os_ + l] - sin * rw[ow + i]
+                rw[ow + i] = sin * rw[os_ + l] + cos * rw[ow + i]
+                rw[os_ + l] = temp
+                l += 1
+    for i in range(m):
+        rw[ow + i] = rw[ow + i] + rw[ov + n - 1] * rw[ou + i]
+    sing = False
+    for j in range(n - 1):
+        wj = rw[ow + j]
+        if wj != 0.0:
+            sjj = rw[os_ + jj]
+            if abs(sjj) < abs(wj):
+                cotan = sjj / wj
+                sin = 0.5 / np.sqrt(0.25 + 0.25 * cotan * cotan)
+                cos = sin * cotan
+                tau = 1.0
+                if abs(cos) * giant > 1.0:
+                    tau = 1.0 / cos
+            else:
+                tan = wj / sjj
+                cos = 0.5 / np.sqrt(0.25 + 0.25 * tan * tan)
+                sin = cos * tan
+                tau = sin
+            l = jj
+            for i in range(j, m):
+                temp = cos * rw[os_ + l] + sin * rw[ow + i]
+                rw[ow + i] = -sin * rw[os_ + l] + cos * rw[ow + i]
+                rw[os_ + l] = temp
+                l += 1
+            rw[ow + j] = tau
+        if rw[os_ + jj] == 0.0:
+            sing = True
+        jj += m - j
+    l = jj
+    for i in range(n - 1, m):
+        rw[os_ + l] = rw[ow + i]
+        l += 1
+    if rw[os_ + jj] == 0.0:
+        sing = True
+    return sing
+
+
+@_inline
+def _r1mpyq_at(rw, oa, m, n, ov, ow):
+    # r1mpyq(a, v, w) for the m-by-n row-major a at rw[oa:].
+    for nmj in range(1, n):
+        j = n - 1 - nmj
+        vj = rw[ov + j]
+        if abs(vj) > 1.0:
+            cos = 1.0 / vj
+            sin = np.sqrt(1.0 - cos * cos)
+        else:
+            sin = vj
+            cos = np.sqrt(1.0 - sin * sin)
+        for i in range(m):
+            row = oa + i * n
+            temp = cos * rw[row + j] - sin * rw[row + n - 1]
+            rw[row + n - 1] = sin * rw[row + j] + cos * rw[row + n - 1]
+            rw[row + j] = temp
+    for j in range(n - 1):
+        wj = rw[ow + j]
+        if abs(wj) > 1.0:
+            cos = 1.0 / wj
+            sin = np.sqrt(1.0 - cos * cos)
+        else:
+            sin = wj
+            cos = np.sqrt(1.0 - sin * sin)
+        for i in range(m):
+            row = oa + i * n
+            temp = cos * rw[row + j] + sin * rw[row + n - 1]
+            rw[row + n - 1] = -sin * rw[row + j] + cos * rw[row + n - 1]
+            rw[row + j] = temp
+
+
+@_inline
 def _after_jacobian(iw, rw):
     # fjac holds the Jacobian: factorise, form qtf, r and Q; first trial.
-    x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
     n = iw[I_N]
-    ipvt = np.empty(n, np.int64)
-    qrfac_into(fjac, False, ipvt, wa1, wa2, wa3)
+    ox = NSCALAR
+    of = ox + n
+    od = ox + 2 * n
+    oq = ox + 3 * n
+    o1 = ox + 4 * n
+    o2 = ox + 5 * n
+    o3 = ox + 6 * n
+    oj = ox + 9 * n
+    orr = oj + n * n
+    _qrfac_at(rw, oj, n, o1, o2, o3)
     if iw[I_ITER] == 1:
         if iw[I_MODE] != 2:
             for j in range(n):
-                dg[j] = wa2[j]
-                if wa2[j] == 0.0:
-                    dg[j] = 1.0
+                rw[od + j] = rw[o2 + j]
+                if rw[o2 + j] == 0.0:
+                    rw[od + j] = 1.0
         for j in range(n):
-            wa3[j] = dg[j] * x[j]
-        xnorm = enorm(wa3)
+            rw[o3 + j] = rw[od + j] * rw[ox + j]
+        xnorm = enorm_at(rw, o3, 1, n)
         rw[R_XNORM] = xnorm
         delta = rw[R_FACTOR] * xnorm
         if delta == 0.0:
@@ -430,38 +784,48 @@ def _after_jacobian(iw, rw):
         rw[R_DELTA] = delta
     # qtf = Q^T fvec
     for i in range(n):
-        qtf[i] = fvec[i]
+        rw[oq + i] = rw[of + i]
     for j in range(n):
-        if fjac[j, j] != 0.0:
+        fjj = rw[oj + j * n + j]
+        if fjj != 0.0:
             s = 0.0
             for i in range(j, n):
-                s = s + fjac[i, j] * qtf[i]
-            temp = -s / fjac[j, j]
+                s = s + rw[oj + i * n + j] * rw[oq + i]
+            temp = -s / fjj
             for i in range(j, n):
-                qtf[i] = qtf[i] + fjac[i, j] * temp
+                rw[oq + i] = rw[oq + i] + rw[oj + i * n + j] * temp
     # R into the packed r
     for j in range(n):
         l = j
         for i in range(j):
-            r[l] = fjac[i, j]
+            rw[orr + l] = rw[oj + i * n + j]
             l += n - i - 1
-        r[l] = wa1[j]
-    qform(fjac, n)
+        rw[orr + l] = rw[o1 + j]
+    _qform_at(rw, oj, n, o1)
     if iw[I_MODE] != 2:
         for j in range(n):
-            dg[j] = max(dg[j], wa2[j])
+            rw[od + j] = max(rw[od + j], rw[o2 + j])
     return _trial(iw, rw)
 
 
-@kernel
+@_inline
 def _after_trial(iw, rw):
     # wa4 = f(x + p) (finite): MINPACK's inner-loop body after the call.
-    x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
     n = iw[I_N]
+    ox = NSCALAR
+    of = ox + n
+    od = ox + 2 * n
+    oq = ox + 3 * n
+    o1 = ox + 4 * n
+    o2 = ox + 5 * n
+    o3 = ox + 6 * n
+    o4 = ox + 7 * n
+    oj = ox + 9 * n
+    orr = oj + n * n
     fnorm = rw[R_FNORM]
     pnorm = rw[R_PNORM]
     delta = rw[R_DELTA]
-    fnorm1 = enorm(wa4)
+    fnorm1 = enorm_at(rw, o4, 1, n)
     actred = -1.0
     if fnorm1 < fnorm:
         actred = 1.0 - (fnorm1 / fnorm) ** 2
@@ -470,10 +834,10 @@ def _after_trial(iw, rw):
     for i in range(n):
         s = 0.0
         for j in range(i, n):
-            s = s + r[l] * wa1[j]
+            s = s + rw[orr + l] * rw[o1 + j]
             l += 1
-        wa3[i] = qtf[i] + s
-    temp = enorm(wa3)
+        rw[o3 + i] = rw[oq + i] + s
+    temp = enorm_at(rw, o3, 1, n)
     prered = 0.0
     if temp < fnorm:
         prered = 1.0 - (temp / fnorm) ** 2
@@ -496,10 +860,10 @@ def _after_trial(iw, rw):
     if ratio >= 1e-4:
         # successful iteration
         for j in range(n):
-            x[j] = wa2[j]
-            wa2[j] = dg[j] * x[j]
-            fvec[j] = wa4[j]
-        rw[R_XNORM] = enorm(wa2)
+            rw[ox + j] = rw[o2 + j]
+            rw[o2 + j] = rw[od + j] * rw[ox + j]
+            rw[of + j] = rw[o4 + j]
+        rw[R_XNORM] = enorm_at(rw, o2, 1, n)
         fnorm = fnorm1
         rw[R_FNORM] = fnorm
         iw[I_ITER] += 1
@@ -531,61 +895,60 @@ def _after_trial(iw, rw):
     for j in range(n):
         s = 0.0
         for i in range(n):
-            s = s + fjac[i, j] * wa4[i]
-        wa2[j] = (s - wa3[j]) / pnorm
-        wa1[j] = dg[j] * ((dg[j] * wa1[j]) / pnorm)
+            s = s + rw[oj + i * n + j] * rw[o4 + i]
+        rw[o2 + j] = (s - rw[o3 + j]) / pnorm
+        rw[o1 + j] = rw[od + j] * ((rw[od + j] * rw[o1 + j]) / pnorm)
         if ratio >= 1e-4:
-            qtf[j] = s
-    r1updt(r, wa1, wa2, wa3, n, n)
-    r1mpyq(fjac, wa2, wa3)
-    r1mpyq(qtf.reshape((1, n)), wa2, wa3)
+            rw[oq + j] = s
+    _r1updt_at(rw, orr, o1, o2, o3, n)
+    _r1mpyq_at(rw, oj, n, n, o2, o3)
+    _r1mpyq_at(rw, oq, 1, n, o2, o3)
     iw[I_JEVAL] = 0
     return _trial(iw, rw)
 
 
 @kernel
-def hybr_advance(iw, rw, fval, jval):
-    """Consume the value just evaluated at ``xe`` and return the next
-    action (EVALUATE_F, EVALUATE_JAC or DONE; also stored in
-    ``iw[I_ACTION]``).
-
-    Parameters
-    ----------
-    iw, rw : the state from :func:`hybr_start`, updated in place
-    fval : ndarray of float64, shape (n,)
-        ``f(xe)`` after EVALUATE_F (ignored otherwise).
-    jval : ndarray of float64, shape (n, n), C-contiguous
-        The Jacobian at ``xe`` after EVALUATE_JAC (its transpose if
-        ``col_deriv``; ignored otherwise).
-    """
+def _advance(iw, rw):
+    """:func:`hybr_advance` with the value already in place: f(xe) in
+    ``wa4`` (EVALUATE_F), the msum values in the block area
+    (EVALUATE_BLOCK), or the Jacobian (not transposed) in ``fjac``."""
     phase = iw[I_PHASE]
     if phase == P_DONE:
         return DONE
+    iw = _borrow(iw)
+    rw = _borrow(rw)
     n = iw[I_N]
-    x, fvec, dg, qtf, wa1, wa2, wa3, wa4, xe, fjac, r = _views(iw, rw)
+    ox = NSCALAR
+    of = ox + n
+    o4 = ox + 7 * n
+    oj = ox + 9 * n
     if phase == P_JAC:
         iw[I_NJEV] += 1
-        if iw[I_COLDERIV]:
-            for i in range(n):
-                for j in range(n):
-                    fjac[i, j] = jval[j, i]
-        else:
-            for i in range(n):
-                for j in range(n):
-                    fjac[i, j] = jval[i, j]
-        if not _all_finite(fjac.ravel()):
+        if not _finite_at(rw, oj, n * n):
             return _finish(iw, STATUS_NONFINITE)
         return _after_jacobian(iw, rw)
-    if not _all_finite(fval):
+    if phase == P_FD and iw[I_ACTION] == EVALUATE_BLOCK:
+        msum = iw[I_MSUM]
+        ob = rw.size - msum * n
+        for k in range(msum):
+            if not _finite_at(rw, ob + k * n, n):
+                # all msum points were evaluated
+                iw[I_NFEV] += msum
+                return _finish(iw, STATUS_NONFINITE)
+            _fd_consume(iw, rw, k, ob + k * n)
+        iw[I_NFEV] += msum
+        return _after_jacobian(iw, rw)
+    if not _finite_at(rw, o4, n):
         if phase != P_FD:
             iw[I_NFEV] += 1
         else:
             iw[I_NFEV] += iw[I_K] + 1
         return _finish(iw, STATUS_NONFINITE)
     if phase == P_F0:
-        fvec[:] = fval
+        for j in range(n):
+            rw[of + j] = rw[o4 + j]
         iw[I_NFEV] = 1
-        rw[R_FNORM] = enorm(fvec)
+        rw[R_FNORM] = enorm_at(rw, of, 1, n)
         rw[R_FNORM0] = rw[R_FNORM]
         iw[I_ITER] = 1
         iw[I_NCSUC] = 0
@@ -595,18 +958,96 @@ def hybr_advance(iw, rw, fval, jval):
         return _begin_jacobian(iw, rw)
     if phase == P_FD:
         k = iw[I_K]
-        _fd_consume(iw, rw, k, fval)
+        _fd_consume(iw, rw, k, o4)
         k += 1
         if k < iw[I_MSUM]:
             iw[I_K] = k
-            _fd_point(iw, rw, k)
+            _fd_point(iw, rw, k, ox + 8 * n)
             return EVALUATE_F
         iw[I_NFEV] += iw[I_MSUM]
         return _after_jacobian(iw, rw)
     # P_TRIAL
-    wa4[:] = fval
     iw[I_NFEV] += 1
     return _after_trial(iw, rw)
+
+
+@kernel
+def hybr_advance(iw, rw, fval, jval):
+    """Consume the value just evaluated at ``xe`` and return the next
+    action (EVALUATE_F, EVALUATE_JAC, EVALUATE_BLOCK or DONE; also stored
+    in ``iw[I_ACTION]``).
+
+    Parameters
+    ----------
+    iw, rw : the state from :func:`hybr_start`, updated in place
+    fval : ndarray of float64, shape (n,)
+        ``f(xe)`` after EVALUATE_F (ignored otherwise).
+    jval : ndarray of float64, shape (n, n), C-contiguous
+        The Jacobian at ``xe`` after EVALUATE_JAC (its transpose if
+        ``col_deriv``; ignored otherwise).
+
+    After EVALUATE_BLOCK the values are written into ``rw`` directly (see
+    :func:`hybr_block`) and both ``fval`` and ``jval`` are ignored.
+    """
+    phase = iw[I_PHASE]
+    if phase == P_DONE:
+        return DONE
+    n = iw[I_N]
+    if phase == P_JAC:
+        oj = NSCALAR + 9 * n
+        if iw[I_COLDERIV]:
+            for i in range(n):
+                for j in range(n):
+                    rw[oj + i * n + j] = jval[j, i]
+        else:
+            for i in range(n):
+                for j in range(n):
+                    rw[oj + i * n + j] = jval[i, j]
+    elif iw[I_ACTION] != EVALUATE_BLOCK:
+        o4 = NSCALAR + 7 * n
+        for j in range(n):
+            rw[o4 + j] = fval[j]
+    return _advance(iw, rw)
+
+
+def _hybr_advance_f(iw, rw, fval):
+    # See hybr_advance_f.
+    action = iw[I_ACTION]
+    if action == EVALUATE_F:
+        n = iw[I_N]
+        if fval.size != n:
+            return -1
+        o4 = NSCALAR + 7 * n
+        for j in range(n):
+            rw[o4 + j] = fval[j]
+    elif action != EVALUATE_BLOCK:
+        return -1
+    return _advance(iw, rw)
+
+
+hybr_advance_f = njit(
+    types.int64(types.int64[::1], types.float64[::1], types.float64[::1]),
+    **OPTIONS)(_hybr_advance_f)
+_hybr_advance_f.__doc__ = hybr_advance_f.__doc__ = """:func:`hybr_advance` after EVALUATE_F or
+EVALUATE_BLOCK, for Python drivers: compiled only for C-contiguous
+float64 vectors and never for other types, so that any other value makes
+the call raise TypeError at once (the caller then converts it); returns
+-1, leaving the state untouched, if ``fval`` does not have n entries
+(after EVALUATE_F) or the action was another one."""
+hybr_advance_f.disable_compile()
+
+
+@kernel
+def hybr_block(iw, rw):
+    """After EVALUATE_BLOCK: ``(points, values)``, two (msum, n) views of
+    ``rw``; evaluate ``values[k] = f(points[k])`` for every k, then call
+    :func:`hybr_advance` (whose ``fval`` and ``jval`` are then ignored)."""
+    n = iw[I_N]
+    msum = iw[I_MSUM]
+    ob = rw.size - 2 * msum * n
+    points = rw[ob:ob + msum * n].reshape((msum, n))
+    values = rw[ob + msum * n:ob + 2 * msum * n].reshape((msum, n))
+    return points, values
 
 
 @kernel
@@ -633,6 +1074,52 @@ def _ov_jac_value(jac, x, args):
 
 
 @kernel
+def _take_f(iw, rw, f, info, first):
+    # f(xe) from a compiled driver into wa4; False (and the state DONE
+    # with status 7 or 8) if it has the wrong size.
+    n = iw[I_N]
+    if f.size != n:
+        info[3] = f.size
+        _finish(iw, STATUS_BAD_F_SIZE if first else STATUS_F_SIZE_CHANGED)
+        iw[I_NFEV] += 1
+        return False
+    o4 = NSCALAR + 7 * n
+    for i in range(n):
+        rw[o4 + i] = f[i]
+    return True
+
+
+@kernel
+def _take_jac(iw, rw, J, info):
+    # The Jacobian from a compiled driver into fjac; False (and the state
+    # DONE with status 9) if it is not n-by-n.
+    n = iw[I_N]
+    if J.ndim != 2 or J.shape[0] != n or J.shape[1] != n:
+        info[3] = J.shape[0]
+        info[4] = J.shape[1]
+        iw[I_NJEV] += 1
+        _finish(iw, STATUS_BAD_JAC_SHAPE)
+        return False
+    oj = NSCALAR + 9 * n
+    if iw[I_COLDERIV]:
+        for i in range(n):
+            for j in range(n):
+                rw[oj + i * n + j] = J[j, i]
+    else:
+        for i in range(n):
+            for j in range(n):
+                rw[oj + i * n + j] = J[i, j]
+    return True
+
+
+@kernel
+def _end_info(iw, info):
+    info[0] = iw[I_STATUS]
+    info[1] = iw[I_NFEV]
+    info[2] = iw[I_NJEV]
+
+
+@driver
 def hybr_solve(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
                mode, diag, use_jac, col_deriv):
     """Run the hybrid method on a compiled ``fun(x, *args)`` (and
@@ -649,48 +1136,86 @@ def hybr_solve(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
     fnorm0 : float
         ``||f(x0)||`` (0 if f(x0) was not evaluated or not finite).
     """
+    # The loop is repeated in _solve (used by hybrd_at and hybrj_at) on
+    # purpose: one kernel called from both with dispatchers and with
+    # first-class functions makes numba try to convert one into the other.
     iw, rw = hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
                         diag, use_jac, col_deriv)
     n = x0.size
     info = np.zeros(5, np.int64)
-    oe = hybr_layout(max(n, 0))[8]
+    oe = NSCALAR + 8 * n
     xe = rw[oe:oe + max(n, 0)]
-    fbuf = np.empty(max(n, 0))
-    nojac = np.empty((0, 0))
-    nof = np.empty(0)
     action = iw[I_ACTION]
     first = True
     while action != DONE:
         if action == EVALUATE_F:
-            f = fun(xe.copy(), *args)
-            if f.size != n:
-                info[3] = f.size
-                _finish(iw, STATUS_BAD_F_SIZE if first
-                        else STATUS_F_SIZE_CHANGED)
-                iw[I_NFEV] += 1
+            if not _take_f(iw, rw, fun(xe.copy(), *args), info, first):
                 break
             first = False
-            for i in range(n):
-                fbuf[i] = f[i]
-            action = hybr_advance(iw, rw, fbuf, nojac)
-        else:
-            J = _jac_value(jac, xe.copy(), args)
-            if J.ndim != 2 or J.shape[0] != n or J.shape[1] != n:
-                info[3] = J.shape[0]
-                info[4] = J.shape[1]
-                iw[I_NJEV] += 1
-                _finish(iw, STATUS_BAD_JAC_SHAPE)
-                break
-            Jc = np.empty((n, n))
-            for i in range(n):
-                for j in range(n):
-                    Jc[i, j] = J[i, j]
-            action = hybr_advance(iw, rw, nof, Jc)
-    info[0] = iw[I_STATUS]
-    info[1] = iw[I_NFEV]
-    info[2] = iw[I_NJEV]
+        elif not _take_jac(iw, rw, _jac_value(jac, xe.copy(), args), info):
+            break
+        action = _advance(iw, rw)
+    _end_info(iw, info)
     x, fvec, fjac, r, qtf = hybr_result(iw, rw)
     return x, fvec, fjac, r, qtf, info, rw[R_FNORM0]
+
+
+@kernel
+def _solve(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+           diag, use_jac, col_deriv):
+    # hybr_solve's iteration for first-class functions: returns the final
+    # state and info.
+    iw, rw = hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+                        diag, use_jac, col_deriv)
+    n = x0.size
+    info = np.zeros(5, np.int64)
+    oe = NSCALAR + 8 * n
+    xe = rw[oe:oe + max(n, 0)]
+    action = iw[I_ACTION]
+    first = True
+    while action != DONE:
+        if action == EVALUATE_F:
+            if not _take_f(iw, rw, fun(xe.copy(), *args), info, first):
+                break
+            first = False
+        elif not _take_jac(iw, rw, _jac_value(jac, xe.copy(), args), info):
+            break
+        action = _advance(iw, rw)
+    _end_info(iw, info)
+    return iw, rw, info
+
+
+@kernel
+def _packed_result(iw, rw, info):
+    # One array for the Python layer (boxing one array is cheaper than
+    # six): x, fvec, fjac (Q^T, row-major), r, qtf, then fnorm0 and
+    # info[0:5] as floats.
+    n = max(iw[I_N], 0)
+    nr = (n * (n + 1)) // 2
+    out = np.empty(4 * n + n * n + nr + 6)
+    ox = NSCALAR
+    of = ox + n
+    oq = ox + 3 * n
+    oj = ox + 9 * n
+    orr = oj + n * n
+    for j in range(n):
+        out[j] = rw[ox + j]
+        out[n + j] = rw[of + j]
+    p = 2 * n
+    for j in range(n):
+        for i in range(n):
+            out[p + j * n + i] = rw[oj + i * n + j]
+    p += n * n
+    for l in range(nr):
+        out[p + l] = rw[orr + l]
+    p += nr
+    for j in range(n):
+        out[p + j] = rw[oq + j]
+    p += n
+    out[p] = rw[R_FNORM0]
+    for k in range(5):
+        out[p + 1 + k] = info[k]
+    return out
 
 
 @kernel
@@ -698,10 +1223,15 @@ def hybrd_at(c_addr, jit_addr, args, x0, xtol, maxfev, ml, mu, epsfcn,
              factor, mode, diag):
     """:func:`hybr_solve` without a Jacobian for the compiled function at
     the given addresses (see :mod:`fastopt._kernels.funcptr`): typed only
-    on the type of ``args``, so compiled once and cached."""
+    on the type of ``args``, so compiled once and cached.
+
+    Returns one float64 array: x, fvec, fjac (as :func:`hybr_result`,
+    row-major), r, qtf, then ||f(x0)|| and the five entries of
+    :func:`hybr_solve`'s ``info``."""
     fun = as_function(c_addr, jit_addr, x0.copy(), args)
-    return hybr_solve(fun, None, (args,), x0, xtol, maxfev, ml, mu, epsfcn,
-                      factor, mode, diag, False, False)
+    iw, rw, info = _solve(fun, None, (args,), x0, xtol, maxfev, ml, mu,
+                          epsfcn, factor, mode, diag, False, False)
+    return _packed_result(iw, rw, info)
 
 
 @kernel
@@ -709,9 +1239,10 @@ def hybrj_at(fc_addr, fjit_addr, jc_addr, jjit_addr, args, x0, xtol,
              maxfev, factor, mode, diag, col_deriv):
     """:func:`hybr_solve` with the analytic Jacobian, both functions given
     by their addresses (the Jacobian's adapter returns a C float64
-    matrix)."""
+    matrix); returns as :func:`hybrd_at`."""
     fun = as_function(fc_addr, fjit_addr, x0.copy(), args)
     jac = as_function_returning(jc_addr, jjit_addr, np.empty((0, 0)),
                                 x0.copy(), args)
-    return hybr_solve(fun, jac, (args,), x0, xtol, maxfev, 0, 0, 0.0,
-                      factor, mode, diag, True, col_deriv)
+    iw, rw, info = _solve(fun, jac, (args,), x0, xtol, maxfev, 0, 0, 0.0,
+                          factor, mode, diag, True, col_deriv)
+    return _packed_result(iw, rw, info)

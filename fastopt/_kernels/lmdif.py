@@ -20,28 +20,65 @@ does.  The QR factorisation itself is the shared
 :func:`fastopt._kernels.minpack_qr.qrfac_into`, applied to ``fjt.T`` (the
 m-by-n matrix, an F-ordered view: no copy).
 
+State: two work arrays
+----------------------
+The whole state of a run is two 1-D arrays, so that a reverse-communication
+step from Python costs one cheap call (numba unboxes three arrays, not a
+tuple of fourteen): ``rw`` (float64) and ``iw`` (int64).  Each starts with
+scalar slots (``R_*`` in ``rw``, ``I_*`` in ``iw``); then come the arrays,
+stored contiguously, at the offsets given by :func:`lm_offsets` ``(n, m)``
+(a tuple indexed by the ``O_*`` constants) for ``rw``, and at
+``N_IW`` (``ipvt``, n entries) for ``iw``:
+
+=========  ==========  ==================================================
+slot       shape       contents
+=========  ==========  ==================================================
+O_X        (n,)        current iterate
+O_FVEC     (m,)        f(x)
+O_FJT      (n, m)      Jacobian transposed, then its QR factors (C order)
+O_DIAG     (n,)        scaling
+O_QTF      (n,)        first n entries of Q^T fvec
+O_WA1..3   (n,) each   work vectors
+O_WA4      (m,)        work vector
+O_XE       (n,)        the point to evaluate (EVALUATE_F, EVALUATE_JAC)
+O_ACNORM   (n,)        column norms of the last Jacobian
+O_H        (n,)        forward-difference steps of the last Jacobian
+O_XB       (n, n)      forward-difference points (EVALUATE_BLOCK); work
+O_COV      (n, n)      SciPy leastsq's ``cov_x`` once finished (status
+                       1-4 and ``iw[I_COVOK]``), else zeros
+O_END                  size of ``rw``
+=========  ==========  ==================================================
+
+``iw[N_IW:N_IW + n]`` is ``ipvt``, the 0-based column permutation.
+:func:`lm_view` gives these as NumPy views (Python side).
+
 Reverse communication
 ---------------------
-``state = lm_start(x0, m, ...)`` builds the state, then::
+``rw, iw = lm_start(x0, m, ...)``, then::
 
-    values = np.empty(0)
+    values = np.empty(0)   # or f(x0), shape (m,): saves one round trip
     while True:
-        action = lm_advance(state, values)
-        if action == EVALUATE_F:     # values = f(xe), shape (m,)
-            values = f(state[XE])
-        elif action == EVALUATE_JAC: # values = J(xe).ravel()
-            values = jac(state[XE]).ravel()   # (m, n), or (n, m) if col_deriv
-        else:                        # DONE
+        action = lm_advance(rw, iw, values)
+        if action == EVALUATE_F:       # values = f(xe), shape (m,)
+            values = f(lm_view(rw, iw, O_XE))
+        elif action == EVALUATE_BLOCK: # forward-difference Jacobian
+            xb = lm_view(rw, iw, O_XB)             # (n, n)
+            values = np.array([f(p) for p in xb]).ravel()  # (n, m)
+        elif action == EVALUATE_JAC:   # values = J(xe).ravel()
+            values = jac(lm_view(rw, iw, O_XE)).ravel()
+            # (m, n), or (n, m) if col_deriv
+        else:                          # DONE
             break
 
-``state`` is a tuple of arrays (indices below): ``RW`` float64 scalars,
-``IW`` int64 scalars, ``X`` current iterate, ``FVEC`` f(X), ``FJT``
-Jacobian / QR factors (n, m), ``DIAG`` scaling, ``QTF`` first n entries of
-Q^T fvec, ``IPVT`` int64 0-based column permutation, ``WA1``..``WA3``
-(n,) and ``WA4`` (m,) work vectors, ``XE`` the point to evaluate,
-``ACNORM`` the column norms of the last Jacobian.
+EVALUATE_BLOCK asks for f at the n rows of the (n, n) block ``O_XB``, row
+``j`` being ``x + h_j e_j`` with MINPACK fdjac2's step ``h_j = sqrt(max(
+epsfcn, epsmch)) |x_j|`` (``sqrt(...)`` if that is 0); the answer is the
+(n, m) block of the n values, row by row, flattened.  Column ``j`` of the
+Jacobian is then ``(f(x + h_j e_j) - fvec) / h_j`` and ``nfev`` grows by
+n, exactly as fdjac2 does column by column (bit-identical results; one
+call per Jacobian instead of n).
 
-Status (``state[IW][I_INFO]``, MINPACK's ``info``, plus 9 and 10):
+Status (``iw[I_INFO]``, MINPACK's ``info``, plus 9 and 10):
 
 0 improper input; 1 ftol satisfied (actual and predicted relative
 reductions of the sum of squares at most ftol); 2 xtol satisfied (relative
@@ -50,7 +87,8 @@ error between two consecutive iterates at most xtol); 3 both 1 and 2;
 Jacobian at most gtol in absolute value); 5 maxfev reached; 6 ftol too
 small; 7 xtol too small; 8 gtol too small; 9 non-finite function value at
 the starting point or in a Jacobian (analytic, or a finite-difference
-column) -- MINPACK would carry on with NaNs and could report success;
+column; all n points of a forward-difference Jacobian are evaluated and
+counted) -- MINPACK would carry on with NaNs and could report success;
 10 a function or Jacobian value of the wrong size (a driver turns it into
 an exception).  A non-finite value at a *trial* point is handled as
 MINPACK does: its norm compares as not smaller than the current one, so
@@ -60,44 +98,88 @@ always have finite residuals.
 import math
 
 import numpy as np
+from numba.core import cgutils, types
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
+from numba.np.arrayobj import make_array, populate_array
 
-from ._jit import kernel
+from ._jit import driver, kernel
 from .funcptr import as_function, as_function_returning
 from .minpack_qr import enorm, qrfac_into
 
-__all__ = ["EVALUATE_F", "EVALUATE_JAC", "DONE", "qrsolv",
+__all__ = ["EVALUATE_F", "EVALUATE_JAC", "EVALUATE_BLOCK", "DONE", "qrsolv",
            "lmpar", "lm_start", "lm_advance", "lm_solve", "lm_solve_at",
-           "lm_covariance", "INFO_NONFINITE", "INFO_SIZE"]
+           "lm_covariance", "lm_offsets", "lm_view", "INFO_NONFINITE",
+           "INFO_SIZE"]
 
 # Actions returned by lm_advance.
 DONE = 0
 EVALUATE_F = 1
 EVALUATE_JAC = 2
+EVALUATE_BLOCK = 3
 
 INFO_NONFINITE = 9
 INFO_SIZE = 10
 
-# Indices into the state tuple.
-RW, IW, X, FVEC, FJT, DIAG, QTF, IPVT, WA1, WA2, WA3, WA4, XE, ACNORM = range(14)
-
-# Float slots of state[RW].
+# Float scalar slots of rw.
 R_FTOL, R_XTOL, R_GTOL, R_EPSFCN, R_FACTOR, R_FNORM, R_FNORM1, R_PAR, \
     R_DELTA, R_XNORM, R_PNORM, R_GNORM, R_RATIO, R_ACTRED, R_PRERED, \
-    R_H, R_XJ, R_FNORM0 = range(18)
-N_RW = 18
+    R_FNORM0 = range(16)
+N_RW = 16
 
-# Integer slots of state[IW].
+# Integer scalar slots of iw; ipvt follows at N_IW.
 I_M, I_N, I_MODE, I_MAXFEV, I_NFEV, I_NJEV, I_ITER, I_INFO, I_PHASE, \
-    I_JCOL, I_USEJAC, I_COLDERIV = range(12)
+    I_USEJAC, I_COLDERIV, I_COVOK = range(12)
 N_IW = 12
 
-# Phases: what the next lm_advance call receives.
-PH_START = 0      # nothing; validate and ask for f(x0)
-PH_F0 = 1         # f(x0)
-PH_FD = 2         # f at x + h e_jcol (forward-difference column)
-PH_JAC = 3        # analytic Jacobian at x
-PH_TRIAL = 4      # f at the trial point
-PH_DONE = 5
+# Array slots of rw: indices into the tuple returned by lm_offsets.
+O_X, O_FVEC, O_FJT, O_DIAG, O_QTF, O_WA1, O_WA2, O_WA3, O_WA4, O_XE, \
+    O_ACNORM, O_H, O_XB, O_COV, O_END = range(15)
+
+
+def lm_offsets(n, m):
+    """Offsets in ``rw`` of its arrays (index the result with ``O_*``;
+    ``[O_END]`` is the size of ``rw``)."""
+    o_x = N_RW
+    o_fvec = o_x + n
+    o_fjt = o_fvec + m
+    o_diag = o_fjt + n * m
+    o_qtf = o_diag + n
+    o_wa1 = o_qtf + n
+    o_wa2 = o_wa1 + n
+    o_wa3 = o_wa2 + n
+    o_wa4 = o_wa3 + n
+    o_xe = o_wa4 + m
+    o_acnorm = o_xe + n
+    o_h = o_acnorm + n
+    o_xb = o_h + n
+    o_cov = o_xb + n * n
+    return (o_x, o_fvec, o_fjt, o_diag, o_qtf, o_wa1, o_wa2, o_wa3, o_wa4,
+            o_xe, o_acnorm, o_h, o_xb, o_cov, o_cov + n * n)
+
+
+_offsets = kernel(lm_offsets)
+
+# Shapes of the arrays, (n, m) -> shape; None: a vector of length n.
+_MATRIX = {O_FJT: "nm", O_XB: "nn", O_COV: "nn", O_FVEC: "m", O_WA4: "m"}
+
+
+def lm_view(rw, iw, slot):
+    """NumPy view of array ``slot`` (an ``O_*`` constant) of the state;
+    ``slot = 'ipvt'`` gives ``iw``'s (int64) ``ipvt``."""
+    n = int(iw[I_N])
+    if slot == "ipvt":
+        return iw[N_IW:N_IW + n]
+    m = max(int(iw[I_M]), 0)
+    start = lm_offsets(n, m)[slot]
+    kind = _MATRIX.get(slot, "n")
+    if kind == "nm":
+        return rw[start:start + n * m].reshape(n, m)
+    if kind == "nn":
+        return rw[start:start + n * n].reshape(n, n)
+    size = m if kind == "m" else n
+    return rw[start:start + size]
+
 
 EPSMCH = np.finfo(np.float64).eps
 DWARF = np.finfo(np.float64).tiny
@@ -270,10 +352,83 @@ def lmpar(rt, ipvt, diag, qtb, delta, par, x, sdiag, wa1, wa2):
     return par
 
 
+# Phases: what the next lm_advance call receives.
+PH_START = 0      # nothing (or f(x0)); validate and ask for f(x0)
+PH_F0 = 1         # f(x0)
+PH_FD = 2         # the forward-difference block
+PH_JAC = 3        # analytic Jacobian at x
+PH_TRIAL = 4      # f at the trial point
+PH_DONE = 5
+
+
+def _view_codegen(ndim):
+    def codegen(context, builder, signature, args):
+        base = make_array(signature.args[0])(context, builder, args[0])
+        out = make_array(signature.return_type)(context, builder)
+        itemsize = base.itemsize
+        data = builder.gep(base.data, [args[1]])
+        if ndim == 1:
+            shape = [args[2]]
+            strides = [itemsize]
+        else:
+            shape = [args[2], args[3]]
+            strides = [builder.mul(args[3], itemsize), itemsize]
+        intp_t = context.get_value_type(types.intp)
+        populate_array(out, data=data,
+                       shape=cgutils.pack_array(builder, shape, intp_t),
+                       strides=cgutils.pack_array(builder, strides, intp_t),
+                       itemsize=itemsize, meminfo=None, parent=None)
+        return out._getvalue()
+    return codegen
+
+
+def _require_contiguous(base):
+    if not (isinstance(base, types.Array) and base.layout == "C"):
+        raise TypingError("lmdif kernels take C-contiguous arrays; got "
+                          f"{base}")
+
+
+@intrinsic
+def _borrow1(typingctx, base, start, size):
+    # base[start:start + size] as a C-contiguous view *without* a meminfo:
+    # no reference counting (NRT_incref/decref of NULL are no-ops), so
+    # passing it around costs no atomic operations.  Valid only while
+    # ``base`` is alive, hence only inside one kernel call; never return
+    # it to Python.
+    _require_contiguous(base)
+    ret = types.Array(base.dtype, 1, "C")
+    return (ret(base, types.intp, types.intp), _view_codegen(1))
+
+
+@intrinsic
+def _borrow2(typingctx, base, start, rows, cols):
+    # base[start:start + rows * cols].reshape(rows, cols), borrowed as
+    # _borrow1 (and without reshape's run-time helper).
+    _require_contiguous(base)
+    ret = types.Array(base.dtype, 2, "C")
+    return (ret(base, types.intp, types.intp, types.intp),
+            _view_codegen(2))
+
+
+@kernel
+def _vec(rw, offsets, slot, size):
+    return _borrow1(rw, offsets[slot], size)
+
+
+@kernel
+def _mat(rw, offsets, slot, rows, cols):
+    return _borrow2(rw, offsets[slot], rows, cols)
+
+
+@kernel
+def _ipvt(iw):
+    return _borrow1(iw, N_IW, iw[I_N])
+
+
 @kernel
 def lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev, epsfcn,
              factor, diag):
-    """State for a Levenberg-Marquardt run from ``x0`` with ``m`` residuals.
+    """State ``(rw, iw)`` for a run from ``x0`` with ``m`` residuals.
 
     ``maxfev == 0`` means 200 (n + 1) without Jacobian, 100 (n + 1) with;
     an empty ``diag`` means internal scaling (MINPACK mode 1), otherwise
@@ -282,8 +437,9 @@ def lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev, epsfcn,
     """
     n = x0.size
     mm = max(m, 0)
-    rw = np.zeros(N_RW)
-    iw = np.zeros(N_IW, dtype=np.int64)
+    o = _offsets(n, mm)
+    rw = np.zeros(o[O_END])
+    iw = np.zeros(N_IW + n, dtype=np.int64)
     rw[R_FTOL] = ftol
     rw[R_XTOL] = xtol
     rw[R_GTOL] = gtol
@@ -296,7 +452,11 @@ def lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev, epsfcn,
     iw[I_MAXFEV] = maxfev
     iw[I_USEJAC] = 1 if use_jac else 0
     iw[I_COLDERIV] = 1 if col_deriv else 0
-    d = np.ones(n)
+    x = _vec(rw, o, O_X, n)
+    d = _vec(rw, o, O_DIAG, n)
+    for j in range(n):
+        x[j] = x0[j]
+        d[j] = 1.0
     if diag.size > 0:
         iw[I_MODE] = 2
         for j in range(min(n, diag.size)):
@@ -306,10 +466,7 @@ def lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev, epsfcn,
     else:
         iw[I_MODE] = 1
     iw[I_PHASE] = PH_START
-    x = np.ascontiguousarray(x0).astype(np.float64)
-    return (rw, iw, x, np.zeros(mm), np.zeros((n, mm)), d, np.zeros(n),
-            np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n),
-            np.zeros(n), np.zeros(mm), x.copy(), np.zeros(n))
+    return rw, iw
 
 
 @kernel
@@ -321,50 +478,92 @@ def _all_finite(v):
 
 
 @kernel
-def _finish(state, info):
-    state[IW][I_INFO] = info
-    state[IW][I_PHASE] = PH_DONE
+def _covariance_into(fjt, ipvt, cov, inv):
+    # cov = P R^{-1} R^{-T} P^T from the final fjt (see lm_covariance);
+    # inv (n, n) is work.  Returns False (cov untouched) if R is singular.
+    n = fjt.shape[0]
+    for j in range(n):
+        if fjt[j, j] == 0.0:
+            return False
+    inv[:, :] = 0.0
+    # Inverse of the upper triangular R, column by column.
+    for j in range(n):
+        inv[j, j] = 1.0 / fjt[j, j]
+        for k in range(j):
+            i = j - 1 - k
+            s = 0.0
+            for l in range(i + 1, j + 1):
+                s += fjt[l, i] * inv[l, j]
+            inv[i, j] = -s / fjt[i, i]
+    # Row a of inv is row ipvt[a] of P R^{-1}.
+    for a in range(n):
+        for b in range(n):
+            s = 0.0
+            for l in range(n):
+                s += inv[a, l] * inv[b, l]
+            cov[ipvt[a], ipvt[b]] = s
+    return True
+
+
+@kernel
+def _finish(rw, iw, info):
+    iw[I_INFO] = info
+    iw[I_PHASE] = PH_DONE
+    if 1 <= info <= 4:
+        n = iw[I_N]
+        m = iw[I_M]
+        o = _offsets(n, m)
+        ok = _covariance_into(_mat(rw, o, O_FJT, n, m), _ipvt(iw),
+                              _mat(rw, o, O_COV, n, n),
+                              _mat(rw, o, O_XB, n, n))
+        iw[I_COVOK] = 1 if ok else 0
     return DONE
 
 
 @kernel
-def _request_jacobian(state):
-    # Start a Jacobian evaluation at x: analytic, or the first
-    # forward-difference column.
-    rw, iw, x, xe = state[RW], state[IW], state[X], state[XE]
-    xe[:] = x
+def _request_jacobian(rw, iw, o):
+    # Ask for the Jacobian at x: analytic, or the forward-difference block
+    # (MINPACK fdjac2's points and steps).
+    n = iw[I_N]
+    x = _vec(rw, o, O_X, n)
     if iw[I_USEJAC]:
+        xe = _vec(rw, o, O_XE, n)
+        for j in range(n):
+            xe[j] = x[j]
         iw[I_PHASE] = PH_JAC
         return EVALUATE_JAC
-    iw[I_JCOL] = 0
-    _perturb(state, 0)
-    iw[I_PHASE] = PH_FD
-    return EVALUATE_F
-
-
-@kernel
-def _perturb(state, j):
-    rw, x, xe = state[RW], state[X], state[XE]
+    hs = _vec(rw, o, O_H, n)
+    xb = _mat(rw, o, O_XB, n, n)
     eps = math.sqrt(max(rw[R_EPSFCN], EPSMCH))
-    temp = x[j]
-    h = eps * abs(temp)
-    if h == 0.0:
-        h = eps
-    rw[R_H] = h
-    xe[j] = temp + h
+    for j in range(n):
+        for k in range(n):
+            xb[j, k] = x[k]
+        temp = x[j]
+        h = eps * abs(temp)
+        if h == 0.0:
+            h = eps
+        hs[j] = h
+        xb[j, j] = temp + h
+    iw[I_PHASE] = PH_FD
+    return EVALUATE_BLOCK
 
 
 @kernel
-def _after_jacobian(state):
+def _after_jacobian(rw, iw, o):
     # QR of the Jacobian, scaling, Q^T f, gradient test; then the first
     # trial step.
-    rw, iw = state[RW], state[IW]
-    x, fvec, fjt, diag, qtf, ipvt = (state[X], state[FVEC], state[FJT],
-                                     state[DIAG], state[QTF], state[IPVT])
-    wa1, wa2, wa3, wa4, acnorm = (state[WA1], state[WA2], state[WA3],
-                                  state[WA4], state[ACNORM])
     n = iw[I_N]
     m = iw[I_M]
+    x = _vec(rw, o, O_X, n)
+    fvec = _vec(rw, o, O_FVEC, m)
+    fjt = _mat(rw, o, O_FJT, n, m)
+    diag = _vec(rw, o, O_DIAG, n)
+    qtf = _vec(rw, o, O_QTF, n)
+    ipvt = _ipvt(iw)
+    wa1 = _vec(rw, o, O_WA1, n)
+    wa3 = _vec(rw, o, O_WA3, n)
+    wa4 = _vec(rw, o, O_WA4, m)
+    acnorm = _vec(rw, o, O_ACNORM, n)
     # The shared qrfac works on the m-by-n matrix; fjt.T is that matrix
     # (an F-ordered view), so no copy is made.
     qrfac_into(fjt.T, True, ipvt, wa1, acnorm, wa3)
@@ -406,24 +605,30 @@ def _after_jacobian(state):
                 gnorm = max(gnorm, abs(s / acnorm[l]))
     rw[R_GNORM] = gnorm
     if gnorm <= rw[R_GTOL]:
-        return _finish(state, 4)
+        return _finish(rw, iw, 4)
     if iw[I_MODE] != 2:
         for j in range(n):
             diag[j] = max(diag[j], acnorm[j])
-    return _trial_step(state)
+    return _trial_step(rw, iw, o)
 
 
 @kernel
-def _trial_step(state):
+def _trial_step(rw, iw, o):
     # lmpar, then ask for f at x + p.
-    rw, iw = state[RW], state[IW]
-    x, fjt, diag, qtf, ipvt = (state[X], state[FJT], state[DIAG],
-                               state[QTF], state[IPVT])
-    wa1, wa2, wa3, xe = state[WA1], state[WA2], state[WA3], state[XE]
     n = iw[I_N]
+    m = iw[I_M]
+    x = _vec(rw, o, O_X, n)
+    fjt = _mat(rw, o, O_FJT, n, m)
+    diag = _vec(rw, o, O_DIAG, n)
+    qtf = _vec(rw, o, O_QTF, n)
+    ipvt = _ipvt(iw)
+    wa1 = _vec(rw, o, O_WA1, n)
+    wa2 = _vec(rw, o, O_WA2, n)
+    wa3 = _vec(rw, o, O_WA3, n)
+    xe = _vec(rw, o, O_XE, n)
     # wa2, wa3 and wa4[:n] are scratch here (sdiag and work).
     rw[R_PAR] = lmpar(fjt, ipvt, diag, qtf, rw[R_DELTA], rw[R_PAR], wa1,
-                      wa2, wa3, state[WA4][:n])
+                      wa2, wa3, _vec(rw, o, O_WA4, n))
     for j in range(n):
         wa1[j] = -wa1[j]
         xe[j] = x[j] + wa1[j]
@@ -436,14 +641,19 @@ def _trial_step(state):
 
 
 @kernel
-def _after_trial(state, fnew):
-    rw, iw = state[RW], state[IW]
-    x, fvec, fjt, diag, ipvt = (state[X], state[FVEC], state[FJT],
-                                state[DIAG], state[IPVT])
-    wa1, wa2, wa3, wa4, xe = (state[WA1], state[WA2], state[WA3],
-                              state[WA4], state[XE])
+def _after_trial(rw, iw, o, fnew):
     n = iw[I_N]
     m = iw[I_M]
+    x = _vec(rw, o, O_X, n)
+    fvec = _vec(rw, o, O_FVEC, m)
+    fjt = _mat(rw, o, O_FJT, n, m)
+    diag = _vec(rw, o, O_DIAG, n)
+    ipvt = _ipvt(iw)
+    wa1 = _vec(rw, o, O_WA1, n)
+    wa2 = _vec(rw, o, O_WA2, n)
+    wa3 = _vec(rw, o, O_WA3, n)
+    wa4 = _vec(rw, o, O_WA4, m)
+    xe = _vec(rw, o, O_XE, n)
     iw[I_NFEV] += 1
     for i in range(m):
         wa4[i] = fnew[i]
@@ -462,7 +672,7 @@ def _after_trial(state, fnew):
         temp = wa1[l]
         for i in range(j + 1):
             wa3[i] += fjt[j, i] * temp
-    temp1 = enorm(wa3[:n]) / fnorm
+    temp1 = enorm(wa3) / fnorm
     temp2 = (math.sqrt(par) * pnorm) / fnorm
     prered = temp1 * temp1 + temp2 * temp2 / 0.5
     dirder = -(temp1 * temp1 + temp2 * temp2)
@@ -509,7 +719,7 @@ def _after_trial(state, fnew):
             and info == 2):
         info = 3
     if info != 0:
-        return _finish(state, info)
+        return _finish(rw, iw, info)
     if iw[I_NFEV] >= iw[I_MAXFEV]:
         info = 5
     if abs(actred) <= EPSMCH and prered <= EPSMCH and 0.5 * ratio <= 1.0:
@@ -519,47 +729,79 @@ def _after_trial(state, fnew):
     if rw[R_GNORM] <= EPSMCH:
         info = 8
     if info != 0:
-        return _finish(state, info)
+        return _finish(rw, iw, info)
     if ratio >= 1e-4:
-        return _request_jacobian(state)
-    return _trial_step(state)
+        return _request_jacobian(rw, iw, o)
+    return _trial_step(rw, iw, o)
 
 
 @kernel
-def lm_advance(state, values):
+def _after_f0(rw, iw, o, values):
+    n = iw[I_N]
+    m = iw[I_M]
+    fvec = _vec(rw, o, O_FVEC, m)
+    iw[I_NFEV] = 1
+    for i in range(m):
+        fvec[i] = values[i]
+    if not _all_finite(values):
+        rw[R_FNORM0] = np.nan
+        return _finish(rw, iw, INFO_NONFINITE)
+    rw[R_FNORM] = enorm(fvec)
+    rw[R_FNORM0] = rw[R_FNORM]
+    rw[R_PAR] = 0.0
+    iw[I_ITER] = 1
+    return _request_jacobian(rw, iw, o)
+
+
+@kernel
+def lm_advance(rw, iw, values):
     """One step of the reverse-communication LM iteration.
 
-    ``values`` answers the previous action: f at ``state[XE]`` (shape
-    (m,)) after EVALUATE_F; the Jacobian at ``state[XE]`` flattened in C
-    order from (m, n), or from (n, m) when ``col_deriv``, after
-    EVALUATE_JAC; ignored on the first call.  Returns the next action
-    (EVALUATE_F, EVALUATE_JAC or DONE; the status is then
-    ``state[IW][I_INFO]``).
+    ``values`` (1-D float64) answers the previous action: f at the point
+    ``O_XE`` (shape (m,)) after EVALUATE_F; f at the n rows of ``O_XB``,
+    as an (n, m) block flattened in C order, after EVALUATE_BLOCK; the
+    Jacobian at ``O_XE`` flattened in C order from (m, n), or from (n, m)
+    when ``col_deriv``, after EVALUATE_JAC.  On the first call it is
+    either f(x0) (shape (m,)) or anything else (say ``np.empty(0)``), in
+    which case f(x0) is asked for.  Returns the next action (EVALUATE_F,
+    EVALUATE_BLOCK, EVALUATE_JAC or DONE; the status is then
+    ``iw[I_INFO]``).
     """
-    rw, iw = state[RW], state[IW]
     n = iw[I_N]
     m = iw[I_M]
     phase = iw[I_PHASE]
     if phase == PH_DONE:
         return DONE
+    o = _offsets(n, max(m, 0))
+    # Borrowed (meminfo-free) aliases: the helpers below then pass arrays
+    # around without reference counting (see _borrow1).
+    rw = _borrow1(rw, 0, rw.size)
+    iw = _borrow1(iw, 0, iw.size)
+    values = _borrow1(values, 0, values.size)
     if phase == PH_START:
         improper = (n <= 0 or m < n or rw[R_FTOL] < 0.0
                     or rw[R_XTOL] < 0.0 or rw[R_GTOL] < 0.0
                     or iw[I_MAXFEV] <= 0 or rw[R_FACTOR] <= 0.0
                     or iw[I_MODE] < 0)
         if iw[I_MODE] == 2:
+            diag = _vec(rw, o, O_DIAG, n)
             for j in range(n):
-                if state[DIAG][j] <= 0.0:
+                if diag[j] <= 0.0:
                     improper = True
         if improper:
-            return _finish(state, 0)
-        state[XE][:] = state[X]
+            return _finish(rw, iw, 0)
+        if values.size == m:
+            return _after_f0(rw, iw, o, values)
+        xe = _vec(rw, o, O_XE, n)
+        x = _vec(rw, o, O_X, n)
+        for j in range(n):
+            xe[j] = x[j]
         iw[I_PHASE] = PH_F0
         return EVALUATE_F
     if phase == PH_JAC:
         if values.size != m * n:
-            return _finish(state, INFO_SIZE)
-        fjt = state[FJT]
+            return _finish(rw, iw, INFO_SIZE)
+        fjt = _mat(rw, o, O_FJT, n, m)
         if iw[I_COLDERIV]:
             for j in range(n):
                 for i in range(m):
@@ -570,43 +812,31 @@ def lm_advance(state, values):
                     fjt[j, i] = values[i * n + j]
         iw[I_NJEV] += 1
         if not _all_finite(values):
-            return _finish(state, INFO_NONFINITE)
-        return _after_jacobian(state)
-    if values.size != m:
-        return _finish(state, INFO_SIZE)
-    if phase == PH_F0:
-        iw[I_NFEV] = 1
-        state[FVEC][:] = values
-        if not _all_finite(values):
-            rw[R_FNORM0] = np.nan
-            return _finish(state, INFO_NONFINITE)
-        rw[R_FNORM] = enorm(state[FVEC])
-        rw[R_FNORM0] = rw[R_FNORM]
-        rw[R_PAR] = 0.0
-        iw[I_ITER] = 1
-        return _request_jacobian(state)
+            return _finish(rw, iw, INFO_NONFINITE)
+        return _after_jacobian(rw, iw, o)
     if phase == PH_FD:
-        j = iw[I_JCOL]
-        fjt, fvec, x, xe = state[FJT], state[FVEC], state[X], state[XE]
-        h = rw[R_H]
-        for i in range(m):
-            fjt[j, i] = (values[i] - fvec[i]) / h
-        xe[j] = x[j]
-        if not _all_finite(values):
-            iw[I_NFEV] += j + 1
-            return _finish(state, INFO_NONFINITE)
-        j += 1
-        iw[I_JCOL] = j
-        if j < n:
-            _perturb(state, j)
-            return EVALUATE_F
+        if values.size != n * m:
+            return _finish(rw, iw, INFO_SIZE)
+        fjt = _mat(rw, o, O_FJT, n, m)
+        fvec = _vec(rw, o, O_FVEC, m)
+        hs = _vec(rw, o, O_H, n)
+        for j in range(n):
+            h = hs[j]
+            for i in range(m):
+                fjt[j, i] = (values[j * m + i] - fvec[i]) / h
         iw[I_NFEV] += n
-        return _after_jacobian(state)
+        if not _all_finite(values):
+            return _finish(rw, iw, INFO_NONFINITE)
+        return _after_jacobian(rw, iw, o)
+    if values.size != m:
+        return _finish(rw, iw, INFO_SIZE)
+    if phase == PH_F0:
+        return _after_f0(rw, iw, o, values)
     # PH_TRIAL
-    return _after_trial(state, values)
+    return _after_trial(rw, iw, o, values)
 
 
-@kernel
+@driver
 def _evaluate(fun, args, xe, m):
     values = np.ascontiguousarray(fun(xe.copy(), *args)).astype(np.float64)
     if values.size != m:
@@ -615,7 +845,7 @@ def _evaluate(fun, args, xe, m):
     return values
 
 
-@kernel
+@driver
 def _jacobian_values(jac, args, xe, m):
     J = np.ascontiguousarray(jac(xe.copy(), *args)).astype(np.float64)
     if J.size != m * xe.size:
@@ -625,14 +855,19 @@ def _jacobian_values(jac, args, xe, m):
 
 
 @kernel
-def _result(state, f0):
-    iw = state[IW]
-    fvec = state[FVEC] if f0.size >= state[X].size else f0
-    return (state[X], fvec, state[FJT], state[IPVT], state[QTF],
-            iw[I_INFO], iw[I_NFEV], iw[I_NJEV], state[RW][R_FNORM0])
+def _result(rw, iw, f0):
+    # Owned views (plain slices): these leave the kernels.
+    n = iw[I_N]
+    m = iw[I_M]
+    o = _offsets(n, max(m, 0))
+    fvec = rw[o[O_FVEC]:o[O_FVEC] + m] if m >= n else f0
+    return (rw[o[O_X]:o[O_X] + n], fvec,
+            rw[o[O_FJT]:o[O_FJT] + n * m].reshape((n, m)),
+            iw[N_IW:N_IW + n], rw[o[O_QTF]:o[O_QTF] + n], iw[I_INFO],
+            iw[I_NFEV], iw[I_NJEV], rw[R_FNORM0])
 
 
-@kernel
+@driver
 def lm_solve(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
              maxfev, epsfcn, factor, diag):
     """Compiled driver: LM on ``fun(x, *args)`` (and ``jac(x, *args)``).
@@ -649,25 +884,32 @@ def lm_solve(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
         ``fjt`` is (n, m) (SciPy's ``fjac``); ``ipvt`` int64, 0-based;
         ``fnorm0`` = ||f(x0)|| (NaN if f(x0) is not finite).
         If m < n, info is 0 and ``fvec`` has the m entries of f(x0).
+        (The arrays are views of one work array.)
     """
     f0 = np.ascontiguousarray(fun(x0.copy(), *args)).astype(np.float64)
     m = f0.size
-    state = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
-                     epsfcn, factor, diag)
-    values = np.empty(0)
-    first = True
+    n = x0.size
+    rw, iw = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
+                      epsfcn, factor, diag)
+    o = _offsets(n, m)
+    xe = rw[o[O_XE]:o[O_XE] + n]
+    xb = rw[o[O_XB]:o[O_XB] + n * n].reshape((n, n))
+    block = np.empty(0 if use_jac else n * m)
+    values = f0
     while True:
-        action = lm_advance(state, values)
-        if action == EVALUATE_F:
-            if first:
-                values = f0
-                first = False
-            else:
-                values = _evaluate(fun, args, state[XE], m)
+        action = lm_advance(rw, iw, values)
+        if action == EVALUATE_BLOCK:
+            for j in range(n):
+                v = _evaluate(fun, args, xb[j], m)
+                for i in range(m):
+                    block[j * m + i] = v[i]
+            values = block
+        elif action == EVALUATE_F:
+            values = _evaluate(fun, args, xe, m)
         elif action == EVALUATE_JAC:
-            values = _jacobian_values(jac, args, state[XE], m)
+            values = _jacobian_values(jac, args, xe, m)
         else:
-            return _result(state, f0)
+            return _result(rw, iw, f0)
 
 
 @kernel
@@ -676,6 +918,9 @@ def lm_solve_at(c_addr, jit_addr, jc_addr, jjit_addr, args, x0, use_jac,
     """:func:`lm_solve` for the compiled function (and Jacobian) at the
     given addresses (see :mod:`fastopt._kernels.funcptr`); the Jacobian
     addresses are ignored (pass 0) unless ``use_jac``.
+
+    Returns the final state ``(rw, iw)``; if m < n, ``iw[I_M]`` is m and
+    the status 0.
 
     The loop is repeated here rather than calling :func:`lm_solve`: numba
     would otherwise try to convert a user's dispatcher passed to
@@ -687,29 +932,38 @@ def lm_solve_at(c_addr, jit_addr, jc_addr, jjit_addr, args, x0, use_jac,
                                 x0.copy(), args)
     f0 = fun(x0.copy(), args)
     m = f0.size
-    state = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
-                     epsfcn, factor, diag)
-    values = np.empty(0)
-    first = True
+    n = x0.size
+    rw, iw = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
+                      epsfcn, factor, diag)
+    o = _offsets(n, m)
+    xe = rw[o[O_XE]:o[O_XE] + n]
+    xb = rw[o[O_XB]:o[O_XB] + n * n].reshape((n, n))
+    block = np.empty(0 if use_jac else n * m)
+    values = f0
     while True:
-        action = lm_advance(state, values)
-        if action == EVALUATE_F:
-            if first:
-                values = f0
-                first = False
-            else:
-                values = fun(state[XE].copy(), args)
-                if values.size != m:
+        action = lm_advance(rw, iw, values)
+        if action == EVALUATE_BLOCK:
+            for j in range(n):
+                v = fun(xb[j].copy(), args)
+                if v.size != m:
                     raise ValueError("The array returned by a function "
                                      "changed size between calls")
+                for i in range(m):
+                    block[j * m + i] = v[i]
+            values = block
+        elif action == EVALUATE_F:
+            values = fun(xe.copy(), args)
+            if values.size != m:
+                raise ValueError("The array returned by a function "
+                                 "changed size between calls")
         elif action == EVALUATE_JAC:
-            J = jac(state[XE].copy(), args)
-            if J.size != m * x0.size:
+            J = jac(xe.copy(), args)
+            if J.size != m * n:
                 raise ValueError("The Jacobian returned by `jac` has the "
                                  "wrong shape")
             values = J.ravel()
         else:
-            return _result(state, f0)
+            return rw, iw
 
 
 @kernel
@@ -718,30 +972,10 @@ def lm_covariance(fjt, ipvt):
 
     ``R`` = upper triangle of ``fjt[:, :n].T``; returns ``(cov, ok)`` with
     ``cov = P R^{-1} R^{-T} P^T`` (``Rinv[ipvt] = Rinv``) and ``ok`` False
-    (cov undefined) if R has a zero diagonal entry, as LAPACK trtri.
+    (cov undefined) if R has a zero diagonal entry, as LAPACK trtri.  (A
+    finished run with status 1-4 has it already: ``O_COV``.)
     """
     n = fjt.shape[0]
     cov = np.zeros((n, n))
-    inv = np.zeros((n, n))
-    for j in range(n):
-        if fjt[j, j] == 0.0:
-            return cov, False
-    # Inverse of the upper triangular R, column by column.
-    for j in range(n):
-        inv[j, j] = 1.0 / fjt[j, j]
-        for k in range(j):
-            i = j - 1 - k
-            s = 0.0
-            for l in range(i + 1, j + 1):
-                s += fjt[l, i] * inv[l, j]
-            inv[i, j] = -s / fjt[i, i]
-    perm = np.zeros((n, n))
-    for i in range(n):
-        perm[ipvt[i], :] = inv[i, :]
-    for i in range(n):
-        for j in range(n):
-            s = 0.0
-            for l in range(n):
-                s += perm[i, l] * perm[j, l]
-            cov[i, j] = s
-    return cov, True
+    ok = _covariance_into(fjt, ipvt, cov, np.zeros((n, n)))
+    return cov, ok

@@ -11,7 +11,7 @@ communication (:func:`sparse_points` / :func:`sparse_assemble`) and offered
 as a compiled driver (:func:`sparse_difference`).
 """
 import numpy as np
-from ._jit import kernel
+from ._jit import driver, kernel
 
 from .dense import check_size, perturb_column, points_per_column
 from .funcptr import as_function
@@ -169,7 +169,7 @@ def sparse_assemble_cs(values, h, indptr, indices, position, group_ptr,
                             group_ptr, members, start + r, data)
 
 
-@kernel
+@driver
 def sparse_difference(fun, args, x0, f0, h, one_sided, method, indptr,
                       indices, position, group_ptr, members):
     """Sparse Jacobian values of a compiled ``fun(x, *args)``.
@@ -230,7 +230,7 @@ def sparse_difference(fun, args, x0, f0, h, one_sided, method, indptr,
     return data
 
 
-@kernel
+@driver
 def sparse_difference_cs(fun, args, x0, m, h, indptr, indices, position,
                          group_ptr, members):
     """Sparse complex-step Jacobian values of a compiled ``fun(z, *args)``;
