@@ -428,7 +428,7 @@ def dogleg(r, diag, qtb, delta, x, wa1, wa2):
     _dogleg_at(r, 0, diag, 0, qtb, 0, delta, x, 0, wa1, 0, wa2, 0, n)
 
 
-@kernel
+@_inline
 def _dogleg_at(ra, orr, da, od, qa, oq, delta, xa, ox, w1, o1, w2, o2, n):
     # dogleg on a[o:o + ...] slices given by (array, offset) pairs.
     # Gauss-Newton direction by back substitution
@@ -499,76 +499,6 @@ def _dogleg_at(ra, orr, da, od, qa, oq, delta, xa, ox, w1, o1, w2, o2, n):
 
 
 @_inline
-def _dogleg_rw(rw, orr, od, oq, delta, ox, o1, o2, n):
-    # dogleg with r, diag, qtb, x, wa1, wa2 at offsets in rw.
-    # Gauss-Newton direction by back substitution
-    jj = (n * (n + 1)) // 2
-    for k in range(1, n + 1):
-        j = n - k           # 0-based row
-        jj -= k             # 0-based position of R[j, j]
-        l = jj + 1
-        s = 0.0
-        for i in range(j + 1, n):
-            s = s + rw[orr + l] * rw[ox + i]
-            l += 1
-        temp = rw[orr + jj]
-        if temp == 0.0:
-            # singular: replace the pivot by a small multiple of the
-            # column's largest entry
-            l = j
-            for i in range(j + 1):
-                temp = max(temp, abs(rw[orr + l]))
-                l += n - i - 1
-            temp = EPSMCH * temp
-            if temp == 0.0:
-                temp = EPSMCH
-        rw[ox + j] = (rw[oq + j] - s) / temp
-    for j in range(n):
-        rw[o1 + j] = 0.0
-        rw[o2 + j] = rw[od + j] * rw[ox + j]
-    qnorm = enorm_at(rw, o2, 1, n)
-    if qnorm <= delta:
-        return
-    # scaled gradient direction
-    l = 0
-    for j in range(n):
-        temp = rw[oq + j]
-        for i in range(j, n):
-            rw[o1 + i] = rw[o1 + i] + rw[orr + l] * temp
-            l += 1
-        rw[o1 + j] = rw[o1 + j] / rw[od + j]
-    gnorm = enorm_at(rw, o1, 1, n)
-    sgnorm = 0.0
-    alpha = delta / qnorm
-    if gnorm != 0.0:
-        # point along the scaled gradient minimising the quadratic
-        for j in range(n):
-            rw[o1 + j] = (rw[o1 + j] / gnorm) / rw[od + j]
-        l = 0
-        for j in range(n):
-            s = 0.0
-            for i in range(j, n):
-                s = s + rw[orr + l] * rw[o1 + i]
-                l += 1
-            rw[o2 + j] = s
-        temp = enorm_at(rw, o2, 1, n)
-        sgnorm = (gnorm / temp) / temp
-        alpha = 0.0
-        if sgnorm < delta:
-            # the dogleg point on the boundary
-            bnorm = enorm_at(rw, oq, 1, n)
-            temp = (bnorm / gnorm) * (bnorm / qnorm) * (sgnorm / delta)
-            temp = (temp - (delta / qnorm) * (sgnorm / delta) ** 2
-                    + np.sqrt((temp - (delta / qnorm)) ** 2
-                              + (1.0 - (delta / qnorm) ** 2)
-                              * (1.0 - (sgnorm / delta) ** 2)))
-            alpha = ((delta / qnorm) * (1.0 - (sgnorm / delta) ** 2)) / temp
-    temp = (1.0 - alpha) * min(sgnorm, delta)
-    for j in range(n):
-        rw[ox + j] = temp * rw[o1 + j] + alpha * rw[ox + j]
-
-
-@_inline
 def _trial(iw, rw):
     # Dogleg step from the current factorisation; ask for f(x + p).
     n = iw[I_N]
@@ -580,7 +510,8 @@ def _trial(iw, rw):
     o3 = ox + 6 * n
     oe = ox + 8 * n
     orr = ox + 9 * n + n * n
-    _dogleg_rw(rw, orr, od, oq, rw[R_DELTA], o1, o2, o3, n)
+    _dogleg_at(rw, orr, rw, od, rw, oq, rw[R_DELTA], rw, o1, rw, o2, rw, o3,
+               n)
     for j in range(n):
         rw[o1 + j] = -rw[o1 + j]
         rw[o2 + j] = rw[ox + j] + rw[o1 + j]
