@@ -1,0 +1,707 @@
+"""The quadratic-programming core of SLSQP: LDP, LSI, LSEI, HFTI and LSQ.
+
+Written from C. L. Lawson and R. J. Hanson, *Solving Least Squares
+Problems*, SIAM 1995 (LDP and LSI: chapter 23; LSEI by elimination of the
+equality constraints with orthogonal transformations: chapters 20-22;
+HFTI: chapter 14) and D. Kraft, "A software package for sequential
+quadratic programming", DFVLR-FB 88-28, 1988 (the LSQ subproblem of
+SLSQP).
+
+Workspace
+---------
+Every kernel takes one float64 ``work`` array whose length is given by the
+matching ``*_work_size`` kernel (callable from Python or compiled code).
+No integer workspace is needed anywhere: the few index vectors (NNLS's
+active-set permutation, HFTI's column permutation) are stored as float64
+values inside ``work`` (exact below 2**53).  No kernel here allocates.
+
+Kernels
+-------
+ldp(G, h, x, mult, work) -> mode
+    ``min ||x||`` s.t. ``G x >= h``; G float64[mg, n], h [mg], x [n],
+    mult [mg].  Work: ``ldp_work_size(mg, n)``.
+lsi(E, f, G, h, x, mult, work) -> mode
+    ``min ||E x - f||`` s.t. ``G x >= h``; E [me, n] with me >= n and full
+    column rank.  Work: ``lsi_work_size(me, mg, n)``.
+lsei(C, d, E, f, G, h, x, mult, work) -> mode
+    ``min ||E x - f||`` s.t. ``C x = d``, ``G x >= h``; C [mc, n];
+    mult [mc + mg] (equality multipliers first).  Work:
+    ``lsei_work_size(mc, me, mg, n)``.
+hfti(A, b, x, tau, work) -> rank
+    rank-revealing minimum-length least squares ``min ||A x - b||``
+    (Householder QR with column pivoting, relative tolerance tau).  Work:
+    ``hfti_work_size(m, n)``; b is overwritten.
+lsq(ldl, g, C, d, meq, xl, xu, s, mult, work) -> mode
+    SLSQP's subproblem ``min 1/2 s'Bs + g's`` s.t. ``C[:meq] s + d[:meq]
+    = 0``, ``C[meq:] s + d[meq:] >= 0``, ``xl <= s <= xu``, with B given
+    by its packed LDL' factor (:mod:`fastopt._kernels.ldl`).  Work:
+    ``lsq_work_size(m, meq, n)``.
+
+Inputs of ldp/lsi/lsei/lsq are not modified (they copy into ``work``).
+
+Multipliers follow the KKT sign convention ``grad = C' mu + G' lam`` with
+``lam >= 0``: for LDP ``x = G' lam``, for LSI/LSEI
+``E'(E x - f) = C' mu + G' lam``, for LSQ ``B s + g = C' mult[:m] +
+mult[m:m+n] - mult[m+n:]``.
+
+Modes (SLSQP's): 1 success; 2 more equality constraints than variables
+(or ldp with n == 0); 3 NNLS iteration limit in LDP; 4 inequality
+constraints incompatible (also NaN in them); 5 singular matrix E in LSI
+(a diagonal of its R below eps, or NaN); 6 singular equality matrix C (a
+diagonal below eps, or NaN); 7 rank-deficient least-squares problem
+without inequalities (HFTI; also NaN in it).
+"""
+import math
+
+from ._jit import kernel
+from .householder import dot, house_apply, house_apply_contiguous, house_make
+from .nnls import nnls_transposed
+
+__all__ = ["ldp", "lsi", "lsei", "hfti", "lsq", "ldp_work_size",
+           "lsi_work_size", "lsei_work_size", "hfti_work_size",
+           "lsq_work_size", "EPSMACH", "HFTI_RCOND"]
+
+EPSMACH = 2.220446049250313e-16
+# Relative rank tolerance of the unconstrained least-squares solve
+# (SciPy's dgelsy call uses rcond = sqrt(eps)).
+HFTI_RCOND = 1.4901161193847656e-08
+
+
+# ---------------------------------------------------------------- sizes
+
+@kernel
+def ldp_work_size(mg, n):
+    """float64 workspace length of :func:`ldp` for G of shape (mg, n)."""
+    return mg * (n + 1) + 2 * (n + 1) + 3 * mg
+
+
+@kernel
+def _lsi_core_size(me, mg, n):
+    # float64 workspace length of the in-place LSI core.
+    return n + ldp_work_size(mg, n)
+
+
+@kernel
+def hfti_work_size(m, n):
+    """float64 workspace length of :func:`hfti` for A of shape (m, n)."""
+    return m * n + _hfti_core_size(m, n)
+
+
+@kernel
+def _hfti_core_size(m, n):
+    # float64 workspace length of the in-place (transposed) HFTI core.
+    return 4 * n + n * n + 0 * m
+
+
+@kernel
+def _lsei_core_size(mc, me, mg, n):
+    k = n - mc if n > mc else 0
+    inner = _lsi_core_size(me, mg, k)
+    other = _hfti_core_size(me, k)
+    if other > inner:
+        inner = other
+    return mc + n + me * k + me + mg * k + mg + me + inner
+
+
+@kernel
+def lsei_work_size(mc, me, mg, n):
+    """float64 workspace length of :func:`lsei` (C (mc, n), E (me, n),
+    G (mg, n))."""
+    return ((mc + me + mg) * (n + 1)
+            + _lsei_core_size(mc, me, mg, n))
+
+
+@kernel
+def lsi_work_size(me, mg, n):
+    """float64 workspace length of :func:`lsi` (E (me, n), G (mg, n))."""
+    return (me + mg) * (n + 1) + _lsi_core_size(me, mg, n)
+
+
+@kernel
+def lsq_work_size(m, meq, n):
+    """float64 workspace length of :func:`lsq` for m constraints (meq of
+    them equalities) on n variables."""
+    mg = m - meq + 2 * n
+    if mg < 0:
+        mg = 0
+    return (n * n + n + meq * (n + 1) + mg * (n + 1) + meq + mg
+            + _lsei_core_size(meq, n, mg, n))
+
+
+# ------------------------------------------------------------------ LDP
+
+@kernel
+def _ldp(G, h, x, mult, work, maxiter):
+    # min ||x|| s.t. G x >= h through the dual NNLS problem
+    # min ||[G'; h'] u - e_{n+1}||, u >= 0 (Lawson-Hanson ch. 23).
+    mg, n = G.shape
+    for i in range(mg):
+        mult[i] = 0.0
+    if n <= 0:
+        return 2
+    for j in range(n):
+        x[j] = 0.0
+    if mg == 0:
+        return 1
+    n1 = n + 1
+    o = 0
+    at = work[o:o + mg * n1].reshape((mg, n1))
+    o += mg * n1
+    rhs = work[o:o + n1]
+    o += n1
+    zz = work[o:o + n1]
+    o += n1
+    index = work[o:o + mg]
+    o += mg
+    w = work[o:o + mg]
+    o += mg
+    u = work[o:o + mg]
+    for i in range(mg):
+        for j in range(n):
+            at[i, j] = G[i, j]
+        at[i, n] = h[i]
+    for j in range(n):
+        rhs[j] = 0.0
+    rhs[n] = 1.0
+    if maxiter <= 0:
+        maxiter = 3 * mg
+    rnorm, info = nnls_transposed(at, rhs, u, w, zz, index, maxiter)
+    if info == 3:
+        return 3
+    if not rnorm > 0.0:
+        return 4
+    fac = 1.0
+    for i in range(mg):
+        fac -= h[i] * u[i]
+    # fac = 1 - h'u is the last residual component; it vanishes (to
+    # working precision) exactly when the constraints are incompatible.
+    if not (1.0 + fac) - 1.0 > 0.0:
+        return 4
+    for i in range(mg):
+        ui = u[i] / fac
+        mult[i] = ui
+        if ui != 0.0:
+            for j in range(n):
+                x[j] += G[i, j] * ui
+    return 1
+
+
+@kernel
+def ldp(G, h, x, mult, work):
+    """Least distance programming: ``min ||x||_2`` s.t. ``G x >= h``.
+
+    Parameters
+    ----------
+    G : float64[mg, n]
+    h : float64[mg]
+    x : float64[n]
+        Output: the solution.
+    mult : float64[mg]
+        Output: the multipliers (``x = G' mult``, ``mult >= 0``).
+    work : float64[ldp_work_size(mg, n)]
+
+    Returns
+    -------
+    mode : int
+        1 success (``mg == 0`` gives x = 0); 2 ``n == 0``; 3 NNLS
+        iteration limit (3 mg); 4 incompatible constraints.
+    """
+    return _ldp(G, h, x, mult, work, 0)
+
+
+# ------------------------------------------------------------------ LSI
+
+@kernel
+def _lsi_inplace(Et, f, G, h, x, mult, work, maxiter):
+    # min ||E x - f|| s.t. G x >= h, destroying Et = E', f, G, h: with
+    # E = Q R, z = R x - Q1'f turns it into LDP(G R^-1, h - G R^-1 Q1'f).
+    # E is held transposed so that its columns, which the reflections
+    # work on, are contiguous; R[i, j] (i <= j) is then Et[j, i].
+    n, me = Et.shape
+    mg = G.shape[0]
+    for i in range(mg):
+        mult[i] = 0.0
+    for j in range(n):
+        x[j] = 0.0
+    if n > me:
+        return 5
+    for j in range(n):
+        col = Et[j]
+        up = house_make(col, j, j + 1)
+        for jj in range(j + 1, n):
+            house_apply_contiguous(col, j, j + 1, up, Et[jj])
+        house_apply_contiguous(col, j, j + 1, up, f)
+    for j in range(n):
+        if not abs(Et[j, j]) >= EPSMACH:      # NaN counts as singular
+            return 5
+    for i in range(mg):
+        # Row i of G R^-1: solve z R = G[i]; column j of R is Et[j, :j+1].
+        gi = G[i]
+        for j in range(n):
+            sm = gi[j]
+            if j > 0:
+                sm -= dot(gi[:j], Et[j, :j])
+            gi[j] = sm / Et[j, j]
+        h[i] -= dot(gi, f[:n])
+    z = work[:n]
+    mode = _ldp(G, h, z, mult, work[n:], maxiter)
+    if mode != 1:
+        return mode
+    for i in range(n - 1, -1, -1):
+        sm = z[i] + f[i]
+        for j in range(i + 1, n):
+            sm -= Et[j, i] * x[j]
+        x[i] = sm / Et[i, i]
+    return 1
+
+
+@kernel
+def lsi(E, f, G, h, x, mult, work):
+    """Least squares with inequalities: ``min ||E x - f||`` s.t. ``G x >= h``.
+
+    Parameters
+    ----------
+    E : float64[me, n]
+        Full column rank, ``me >= n``.
+    f : float64[me]
+    G : float64[mg, n]
+    h : float64[mg]
+    x : float64[n]
+        Output: the solution.
+    mult : float64[mg]
+        Output: multipliers, ``E'(E x - f) = G' mult``, ``mult >= 0``.
+    work : float64[lsi_work_size(me, mg, n)]
+
+    Returns
+    -------
+    mode : int
+        1 success; 3 NNLS iteration limit; 4 incompatible constraints;
+        5 E singular (``me < n`` or a diagonal of its R below eps).
+    """
+    me, n = E.shape
+    mg = G.shape[0]
+    o = 0
+    Et = work[o:o + me * n].reshape((n, me))
+    o += me * n
+    fw = work[o:o + me]
+    o += me
+    Gw = work[o:o + mg * n].reshape((mg, n))
+    o += mg * n
+    hw = work[o:o + mg]
+    o += mg
+    for i in range(me):
+        for j in range(n):
+            Et[j, i] = E[i, j]
+    fw[:] = f
+    Gw[:, :] = G
+    hw[:] = h
+    return _lsi_inplace(Et, fw, Gw, hw, x, mult, work[o:], 0)
+
+
+# ----------------------------------------------------------------- HFTI
+
+@kernel
+def _hfti_transposed(At, b, x, tau, work):
+    # HFTI on At = A' (n, m), destroying At and b; R[i, j] = At[j, i].
+    n, m = At.shape
+    mn = m if m < n else n
+    o = 0
+    perm = work[o:o + n]
+    o += n
+    up = work[o:o + n]
+    o += n
+    tmp = work[o:o + n]
+    o += n
+    gr = work[o:o + n]
+    o += n
+    R = work[o:o + n * n].reshape((n, n))
+    for j in range(n):
+        perm[j] = j
+        x[j] = 0.0
+    for j in range(mn):
+        # Pivot: the column with the largest remaining norm.
+        best = j
+        lmax = -1.0
+        for c in range(j, n):
+            sm = dot(At[c, j:], At[c, j:])
+            if sm > lmax:
+                lmax = sm
+                best = c
+        if best != j:
+            for i in range(m):
+                At[j, i], At[best, i] = At[best, i], At[j, i]
+            perm[j], perm[best] = perm[best], perm[j]
+        col = At[j]
+        up[j] = house_make(col, j, j + 1)
+        for c in range(j + 1, n):
+            house_apply_contiguous(col, j, j + 1, up[j], At[c])
+        house_apply_contiguous(col, j, j + 1, up[j], b)
+    kr = 0
+    if mn > 0:
+        r0 = abs(At[0, 0])
+        for j in range(mn):
+            if r0 > 0.0 and abs(At[j, j]) > tau * r0:
+                kr += 1
+            else:
+                break
+    # The first kr rows of R, row-major.
+    for i in range(kr):
+        for j in range(n):
+            R[i, j] = At[j, i] if j >= i else 0.0
+    # [R11 R12] K = [W 0]: reflections from the right, last row first.
+    if kr < n:
+        for i in range(kr - 1, -1, -1):
+            row = R[i]
+            gr[i] = house_make(row, i, kr)
+            for r in range(i):
+                house_apply(row, i, kr, gr[i], R[r])
+    for j in range(n):
+        tmp[j] = 0.0
+    for i in range(kr - 1, -1, -1):
+        sm = b[i]
+        for j in range(i + 1, kr):
+            sm -= R[i, j] * tmp[j]
+        tmp[i] = sm / R[i, i]
+    if kr < n:
+        for i in range(kr):
+            house_apply(R[i], i, kr, gr[i], tmp)
+    for j in range(n):
+        x[int(perm[j])] = tmp[j]
+    return kr
+
+
+@kernel
+def hfti(A, b, x, tau, work):
+    """Rank-revealing minimum-length least squares (Lawson-Hanson HFTI).
+
+    Householder QR with column pivoting ``A P = Q R``; the pseudo-rank k is
+    the number of leading diagonals with ``|R[j, j]| > tau * |R[0, 0]|``;
+    the trailing columns of the first k rows are removed by reflections
+    from the right, giving the minimum-length solution of the rank-k
+    problem.
+
+    Parameters
+    ----------
+    A : float64[m, n]
+        Not modified.
+    b : float64[m]
+        Overwritten (by ``Q' b``).
+    x : float64[n]
+        Output: the solution.
+    tau : float
+        Relative rank tolerance.
+    work : float64[hfti_work_size(m, n)]
+
+    Returns
+    -------
+    rank : int
+        The pseudo-rank (NaN in A gives a rank below n).
+    """
+    m, n = A.shape
+    At = work[:m * n].reshape((n, m))
+    for i in range(m):
+        for j in range(n):
+            At[j, i] = A[i, j]
+    return _hfti_transposed(At, b, x, tau, work[m * n:])
+
+
+# ----------------------------------------------------------------- LSEI
+
+@kernel
+def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
+    # min ||E x - f|| s.t. C x = d, G x >= h, destroying C, d, E, f, G, h.
+    # Reflections from the right make C Q = [L 0]; with x = Q y the
+    # equalities fix y1 = L^-1 d and the rest is an LSI (or, without
+    # inequalities, an HFTI) problem in y2.
+    mc, n = C.shape
+    me = E.shape[0]
+    mg = G.shape[0]
+    for i in range(mc + mg):
+        mult[i] = 0.0
+    if mc > n:
+        return 2
+    for j in range(n):
+        x[j] = 0.0
+    k = n - mc
+    o = 0
+    up = work[o:o + mc]
+    o += mc
+    y = work[o:o + n]
+    o += n
+    E2t = work[o:o + me * k].reshape((k, me))     # (E Q)[:, mc:] transposed
+    o += me * k
+    f2 = work[o:o + me]
+    o += me
+    G2 = work[o:o + mg * k].reshape((mg, k))
+    o += mg * k
+    h2 = work[o:o + mg]
+    o += mg
+    res = work[o:o + me]
+    o += me
+    inner = work[o:]
+    for i in range(mc):
+        row = C[i]
+        up[i] = house_make(row, i, i + 1)
+        for r in range(i + 1, mc):
+            house_apply_contiguous(row, i, i + 1, up[i], C[r])
+        for r in range(me):
+            house_apply_contiguous(row, i, i + 1, up[i], E[r])
+        for r in range(mg):
+            house_apply_contiguous(row, i, i + 1, up[i], G[r])
+    for i in range(mc):
+        if not abs(C[i, i]) >= EPSMACH:      # NaN counts as singular
+            return 6
+    for i in range(mc):
+        sm = d[i]
+        for j in range(i):
+            sm -= C[i, j] * y[j]
+        y[i] = sm / C[i, i]
+    for j in range(mc, n):
+        y[j] = 0.0
+    if k > 0:
+        for r in range(me):
+            sm = f[r]
+            for j in range(mc):
+                sm -= E[r, j] * y[j]
+            f2[r] = sm
+            for j in range(k):
+                E2t[j, r] = E[r, mc + j]
+        y2 = y[mc:]
+        if mg == 0:
+            rank = _hfti_transposed(E2t, f2, y2, HFTI_RCOND, inner)
+            if rank != k:
+                for j in range(n):
+                    x[j] = y[j]
+                for i in range(mc - 1, -1, -1):
+                    house_apply_contiguous(C[i], i, i + 1, up[i], x)
+                return 7
+        else:
+            for r in range(mg):
+                sm = h[r]
+                for j in range(mc):
+                    sm -= G[r, j] * y[j]
+                h2[r] = sm
+                for j in range(k):
+                    G2[r, j] = G[r, mc + j]
+            mode = _lsi_inplace(E2t, f2, G2, h2, y2, mult[mc:], inner,
+                                maxiter)
+            if mode != 1:
+                return mode
+    if mc > 0:
+        # Equality multipliers from the first mc rows of the transformed
+        # stationarity condition: L' mu = E~1'(E~ y - f) - G~1' lam.
+        for r in range(me):
+            res[r] = dot(E[r], y) - f[r]
+        for i in range(mc - 1, -1, -1):
+            sm = 0.0
+            for r in range(me):
+                sm += E[r, i] * res[r]
+            for r in range(mg):
+                sm -= G[r, i] * mult[mc + r]
+            for j in range(i + 1, mc):
+                sm -= C[j, i] * mult[j]
+            mult[i] = sm / C[i, i]
+    for j in range(n):
+        x[j] = y[j]
+    for i in range(mc - 1, -1, -1):
+        house_apply_contiguous(C[i], i, i + 1, up[i], x)
+    return 1
+
+
+@kernel
+def lsei(C, d, E, f, G, h, x, mult, work):
+    """Least squares with equality and inequality constraints.
+
+    ``min ||E x - f||_2`` s.t. ``C x = d`` and ``G x >= h``.
+
+    Parameters
+    ----------
+    C : float64[mc, n]
+        Equality constraints, full row rank, ``mc <= n``.
+    d : float64[mc]
+    E : float64[me, n]
+        Least-squares matrix; ``E Q2`` (Q2 spanning the null space of C)
+        must have full column rank.
+    f : float64[me]
+    G : float64[mg, n]
+    h : float64[mg]
+    x : float64[n]
+        Output: the solution.
+    mult : float64[mc + mg]
+        Output: equality then inequality multipliers,
+        ``E'(E x - f) = C' mult[:mc] + G' mult[mc:]``, ``mult[mc:] >= 0``.
+    work : float64[lsei_work_size(mc, me, mg, n)]
+
+    Returns
+    -------
+    mode : int
+        1 success; 2 ``mc > n``; 3 NNLS iteration limit; 4 incompatible
+        inequalities; 5 singular least-squares part (with inequalities);
+        6 singular C; 7 rank-deficient least-squares part (without
+        inequalities; x is then HFTI's minimum-length solution).
+    """
+    mc, n = C.shape
+    me = E.shape[0]
+    mg = G.shape[0]
+    o = 0
+    Cw = work[o:o + mc * n].reshape((mc, n))
+    o += mc * n
+    dw = work[o:o + mc]
+    o += mc
+    Ew = work[o:o + me * n].reshape((me, n))
+    o += me * n
+    fw = work[o:o + me]
+    o += me
+    Gw = work[o:o + mg * n].reshape((mg, n))
+    o += mg * n
+    hw = work[o:o + mg]
+    o += mg
+    Cw[:, :] = C
+    dw[:] = d
+    Ew[:, :] = E
+    fw[:] = f
+    Gw[:, :] = G
+    hw[:] = h
+    return _lsei_inplace(Cw, dw, Ew, fw, Gw, hw, x, mult, work[o:], 0)
+
+
+# ------------------------------------------------------------------ LSQ
+
+@kernel
+def _has_bound(v):
+    return v == v and not math.isinf(v)
+
+
+@kernel
+def _lsq(ldl, g, C, d, meq, xl, xu, s, mult, work, maxiter):
+    n = g.size
+    m = C.shape[0]
+    for i in range(m + 2 * n):
+        mult[i] = 0.0
+    if meq > n:
+        return 2
+    nl = 0
+    nu = 0
+    for i in range(n):
+        if _has_bound(xl[i]):
+            nl += 1
+        if _has_bound(xu[i]):
+            nu += 1
+    mineq = m - meq
+    mg = mineq + nl + nu
+    o = 0
+    A = work[o:o + n * n].reshape((n, n))
+    o += n * n
+    b = work[o:o + n]
+    o += n
+    E = work[o:o + meq * n].reshape((meq, n))
+    o += meq * n
+    f = work[o:o + meq]
+    o += meq
+    mgmax = m - meq + 2 * n
+    G = work[o:o + mg * n].reshape((mg, n))
+    o += mgmax * n
+    h = work[o:o + mg]
+    o += mgmax
+    y = work[o:o + meq + mg]
+    o += meq + mgmax
+    inner = work[o:]
+    # 1/2 s'Bs + g's = 1/2 ||A s - b||^2 + const with A = D^1/2 L' and
+    # b = -D^-1/2 L^-1 g.
+    for i in range(n):
+        b[i] = g[i]
+        for j in range(n):
+            A[i, j] = 0.0
+    pos = 0
+    for j in range(n):
+        sd = math.sqrt(ldl[pos])
+        A[j, j] = sd
+        bj = b[j]
+        for i in range(j + 1, n):
+            lij = ldl[pos + i - j]
+            A[j, i] = sd * lij
+            b[i] -= lij * bj
+        b[j] = -bj / sd
+        pos += n - j
+    for i in range(meq):
+        for j in range(n):
+            E[i, j] = C[i, j]
+        f[i] = -d[i]
+    for i in range(mineq):
+        for j in range(n):
+            G[i, j] = C[meq + i, j]
+        h[i] = -d[meq + i]
+    r = mineq
+    for i in range(n):
+        if _has_bound(xl[i]):
+            for j in range(n):
+                G[r, j] = 0.0
+            G[r, i] = 1.0
+            h[r] = xl[i]
+            r += 1
+    for i in range(n):
+        if _has_bound(xu[i]):
+            for j in range(n):
+                G[r, j] = 0.0
+            G[r, i] = -1.0
+            h[r] = -xu[i]
+            r += 1
+    mode = _lsei_inplace(E, f, A, b, G, h, s, y, inner, maxiter)
+    if mode == 1:
+        for i in range(m):
+            mult[i] = y[i]
+        r = m
+        for i in range(n):
+            if _has_bound(xl[i]):
+                mult[m + i] = y[r]
+                r += 1
+        for i in range(n):
+            if _has_bound(xu[i]):
+                mult[m + n + i] = y[r]
+                r += 1
+    for i in range(n):
+        if _has_bound(xl[i]) and s[i] < xl[i]:
+            s[i] = xl[i]
+        if _has_bound(xu[i]) and s[i] > xu[i]:
+            s[i] = xu[i]
+    return mode
+
+
+@kernel
+def lsq(ldl, g, C, d, meq, xl, xu, s, mult, work):
+    """SLSQP's quadratic subproblem (Kraft 1988), through LSEI.
+
+    ``min 1/2 s'Bs + g's`` s.t. ``C[:meq] s + d[:meq] = 0``,
+    ``C[meq:] s + d[meq:] >= 0`` and ``xl <= s <= xu``.
+
+    Parameters
+    ----------
+    ldl : float64[n(n+1)/2]
+        B = L D L', packed by columns (:mod:`fastopt._kernels.ldl`), D > 0.
+    g : float64[n]
+    C : float64[m, n]
+        C-contiguous; m may be 0 (shape (0, n)).
+    d : float64[m]
+    meq : int
+        Number of leading equality rows of C.
+    xl, xu : float64[n]
+        Bounds on s; NaN or +-inf means no bound on that side.
+    s : float64[n]
+        Output: the step, clamped into [xl, xu].
+    mult : float64[m + 2n]
+        Output: ``mult[:meq]`` equality, ``mult[meq:m]`` inequality
+        (>= 0), ``mult[m:m+n]`` lower-bound and ``mult[m+n:]`` upper-bound
+        multipliers (>= 0, 0 where unbounded), with
+        ``B s + g = C' mult[:m] + mult[m:m+n] - mult[m+n:]``.  All zero
+        unless mode is 1.
+    work : float64[lsq_work_size(m, meq, n)]
+
+    Returns
+    -------
+    mode : int
+        1 success; 2 ``meq > n``; 3 NNLS iteration limit (in LDP); 4
+        inequalities incompatible; 5 singular E in LSI; 6 singular
+        equality constraints; 7 rank-deficient subproblem without
+        inequalities (HFTI).
+    """
+    return _lsq(ldl, g, C, d, meq, xl, xu, s, mult, work, 0)
