@@ -4,7 +4,9 @@
 
 Runs the ``time_*`` methods of the suites in this folder for both
 implementations, interleaved (fastopt, scipy, fastopt, ...) so that both
-see the same machine load, and prints each case's medians and their ratio.
+see the same machine load, and prints each case's medians and their ratio,
+then, per suite, the median ratio over its first parameter (the problem or
+size) for each combination of the others: the figure the targets name.
 Also times the fresh-interpreter ``Startup`` snippets.
 """
 import argparse
@@ -17,12 +19,24 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import bench_group_columns  # noqa: E402
 import bench_numdiff  # noqa: E402
-import bench_root  # noqa: E402
 
-SUITES = [bench_numdiff.DenseDerivative, bench_numdiff.SparseDerivative,
-          bench_group_columns.GroupColumns, bench_root.RootSmall]
+
+def _suites():
+    # Every benchmark class in this folder with an ``impl`` axis, in file
+    # order: a new bench_*.py file is compared without editing this script.
+    import importlib
+    import inspect
+    import pathlib
+
+    here = pathlib.Path(__file__).resolve().parent
+    for path in sorted(here.glob("bench_*.py")):
+        module = importlib.import_module(path.stem)
+        classes = [obj for obj in vars(module).values()
+                   if inspect.isclass(obj) and obj.__module__ == path.stem
+                   and "impl" in getattr(obj, "param_names", ())]
+        classes.sort(key=lambda c: inspect.getsourcelines(c)[1])
+        yield from classes
 
 
 def _per_call(call, min_seconds=0.02):
@@ -41,6 +55,7 @@ def compare_suite(suite, repeats, out):
     impl_axis = names.index("impl")
     others = [p for i, p in enumerate(suite.params) if i != impl_axis]
     methods = [m for m in dir(suite) if m.startswith("time_")]
+    ratios = {}  # (method, other parameters but the first) -> ratios
     for combo in itertools.product(*others):
         instances = {}
         for impl in ("fastopt", "scipy"):
@@ -62,6 +77,15 @@ def compare_suite(suite, repeats, out):
             print(f"{suite.__name__}.{method}[{label}]  fastopt "
                   f"{ours * 1e6:10.1f} us  scipy {theirs * 1e6:10.1f} us  "
                   f"ratio {ours / theirs:6.3f}", file=out, flush=True)
+            ratios.setdefault((method,) + combo[1:], []).append(
+                ours / theirs)
+    # The issues' targets are medians over the first axis (the problem).
+    for key, values in ratios.items():
+        label = ", ".join(f"{n}={v}" for n, v in zip(
+            [n for n in names if n != "impl"][1:], key[1:]))
+        print(f"{suite.__name__}.{key[0]}[{label}]  median ratio "
+              f"{statistics.median(values):6.3f} over {len(values)} "
+              f"{names[0]} values", file=out, flush=True)
 
 
 def startup(out, runs=5):
@@ -84,7 +108,7 @@ def main():
     parser.add_argument("--only", default="",
                         help="run only suites whose name contains this")
     options = parser.parse_args()
-    for suite in SUITES:
+    for suite in _suites():
         if options.only in suite.__name__:
             compare_suite(suite, options.repeats, sys.stdout)
     if options.only in "Startup":
