@@ -117,6 +117,21 @@ def _system(A, b, x0, M, name):
     return n, matvec, psolve, b, x, has_x0
 
 
+def _default_maxiter(name, n):
+    """SciPy's default ``maxiter`` of each method for systems of size n."""
+    if name == "lgmres":
+        return 1000
+    if name == "minres":
+        return 5 * n
+    return 10 * n      # gmres (restart cycles), bicgstab, cgs
+
+
+def _check_finite_rhs(b):
+    # lgmres's own check, before any work (SciPy raises the same)
+    if not np.isfinite(b).all():
+        raise ValueError("RHS must contain only finite numbers")
+
+
 def _check_tol(name, rtol, atol):
     if atol is None or isinstance(atol, str) or atol < 0:
         raise ValueError(f"'scipy.sparse.linalg.{name}' called with invalid "
@@ -221,18 +236,21 @@ def _raise_for(info, rw):
 
 
 def _solve(method, name, A, b, x0, rtol, atol, maxiter, M, callback,
-           default_maxiter, restart=0, callback_mode=None):
+           restart=0, callback_mode=None, shift=0.0):
+    # gmres, bicgstab, cgs and minres: one solve in a spare workspace
+    # (lgmres also loads and returns its outer vectors)
     rtol, atol = _check_tol(name, rtol, atol)
     n, matvec, psolve, b, x, has_x0 = _system(A, b, x0, M, name)
     if maxiter is None:
-        maxiter = default_maxiter(n)
+        maxiter = _default_maxiter(name, n)
     if callback_mode is None:
         callback_mode = 0 if callback is None else 1
     key = (method, n, restart, 0, 0, 0, False, False, 0)
     iw, rw = _workspace(*key)
     xc, info = _execute(iw, rw, A, matvec, psolve, callback, callback_mode,
-                        b, x, has_x0, rtol, atol, maxiter)
+                        b, x, has_x0, rtol, atol, maxiter, float(shift))
     _release(key, (iw, rw))
+    _raise_for(info, rw)
     return xc, info
 
 
@@ -271,7 +289,7 @@ def bicgstab(A, b, x0=None, *, rtol=1e-5, atol=0., maxiter=None, M=None,
     H. A. van der Vorst, Bi-CGSTAB, SIAM J. Sci. Stat. Comput. 13 (1992).
     """
     return _solve(_k.METHOD_BICGSTAB, "bicgstab", A, b, x0, rtol, atol,
-                  maxiter, M, callback, lambda n: 10 * n)
+                  maxiter, M, callback)
 
 
 def cgs(A, b, x0=None, *, rtol=1e-5, atol=0., maxiter=None, M=None,
@@ -307,7 +325,7 @@ def cgs(A, b, x0=None, *, rtol=1e-5, atol=0., maxiter=None, M=None,
     P. Sonneveld, CGS, SIAM J. Sci. Stat. Comput. 10 (1989).
     """
     return _solve(_k.METHOD_CGS, "cgs", A, b, x0, rtol, atol, maxiter, M,
-                  callback, lambda n: 10 * n)
+                  callback)
 
 
 def gmres(A, b, x0=None, *, rtol=1e-5, atol=0., restart=None, maxiter=None,
@@ -372,8 +390,7 @@ def gmres(A, b, x0=None, *, rtol=1e-5, atol=0., restart=None, maxiter=None,
         raise ValueError(f"restart must be a positive integer, got {restart}")
     restart = min(restart, n)
     return _solve(_k.METHOD_GMRES, "gmres", A, b, x0, rtol, atol, maxiter,
-                  M, callback, lambda n: 10 * n, restart=restart,
-                  callback_mode=mode)
+                  M, callback, restart=restart, callback_mode=mode)
 
 
 def lgmres(A, b, x0=None, *, rtol=1e-5, atol=0., maxiter=1000, M=None,
@@ -427,8 +444,7 @@ def lgmres(A, b, x0=None, *, rtol=1e-5, atol=0., maxiter=1000, M=None,
     """
     rtol, atol = _check_tol("lgmres", rtol, atol)
     n, matvec, psolve, b, x, has_x0 = _system(A, b, x0, M, "lgmres")
-    if not np.isfinite(b).all():
-        raise ValueError("RHS must contain only finite numbers")
+    _check_finite_rhs(b)
     inner_m = int(inner_m)
     outer_k = int(outer_k)
     if inner_m < 1:
@@ -535,18 +551,9 @@ def minres(A, b, x0=None, *, rtol=1e-5, shift=0.0, maxiter=None, M=None,
     ----------
     C. C. Paige and M. A. Saunders, SIAM J. Numer. Anal. 12, 617 (1975).
     """
-    rtol = float(rtol)
-    n, matvec, psolve, b, x, has_x0 = _system(A, b, x0, M, "minres")
-    if maxiter is None:
-        maxiter = 5 * n
-    key = (_k.METHOD_MINRES, n, 0, 0, 0, 0, False, False, 0)
-    iw, rw = _workspace(*key)
-    x, info = _execute(iw, rw, A, matvec, psolve, callback,
-                       0 if callback is None else 1, b, x, has_x0, rtol,
-                       0.0, maxiter, float(shift))
-    _release(key, (iw, rw))
-    _raise_for(info, rw)
-    return x, info
+    # SciPy's minres has no atol
+    return _solve(_k.METHOD_MINRES, "minres", A, b, x0, rtol, 0.0, maxiter,
+                  M, callback, shift=shift)
 
 
 _METHODS = {"gmres": _k.METHOD_GMRES, "lgmres": _k.METHOD_LGMRES,
@@ -650,10 +657,10 @@ class KrylovWorkspace:
         if n != self.n:
             raise ValueError(f"this workspace solves systems of size "
                              f"{self.n}, got {n}")
-        if name == "lgmres" and not np.isfinite(b).all():
-            raise ValueError("RHS must contain only finite numbers")
+        if name == "lgmres":
+            _check_finite_rhs(b)
         if maxiter is None:
-            maxiter = {"lgmres": 1000, "minres": 5 * n}.get(name, 10 * n)
+            maxiter = _default_maxiter(name, n)
         if name == "minres":
             atol = 0.0
         x, info = _execute(self.iw, self.rw, A, matvec, psolve, callback,

@@ -28,25 +28,13 @@ Givens convention
 """
 import math
 
-from numba import njit
-
-from ._jit import OPTIONS, kernel
+from ._jit import inline_kernel, kernel
 
 __all__ = ["house_make", "house_apply", "house_apply_contiguous",
            "house_apply_pair", "givens", "givens_apply", "dot"]
 
 
-def _inlined_kernel(function):
-    # A cached kernel that numba also inlines into its callers (at the IR
-    # level).  Callers pass row views and slices of their workspace; a
-    # call that is not inlined increments and decrements the workspace's
-    # reference count atomically for every view, which measured as the
-    # dominant cost of NNLS at n ~ 50.  Inlined, numba's reference-count
-    # pruning removes those pairs.
-    return njit(inline="always", **OPTIONS)(function)
-
-
-@_inlined_kernel
+@inline_kernel
 def dot(x, y):
     """``x . y`` for 1-D float64 arrays of equal length.
 
@@ -119,6 +107,18 @@ def house_make(v, p, l):
     return up
 
 
+@inline_kernel
+def _denominator(u, p, up):
+    # b = up * s of Q = I + u u' / b; 0.0 where Q is the identity (up == 0)
+    # or b is not negative (Lawson-Hanson's H2 then leaves c unchanged).
+    if up == 0.0:
+        return 0.0
+    b = up * u[p]
+    if not b < 0.0:
+        return 0.0
+    return b
+
+
 @kernel
 def house_apply(u, p, l, up, c):
     """Apply the reflection held in ``u`` (from :func:`house_make`) to ``c``.
@@ -135,10 +135,8 @@ def house_apply(u, p, l, up, c):
     c : float64[:]
         Vector transformed in place: only ``c[p]`` and ``c[l:]`` change.
     """
-    if up == 0.0:
-        return
-    b = up * u[p]
-    if not b < 0.0:
+    b = _denominator(u, p, up)
+    if b == 0.0:
         return
     n = u.size
     sm = c[p] * up
@@ -151,52 +149,34 @@ def house_apply(u, p, l, up, c):
             c[i] += sm * u[i]
 
 
-@_inlined_kernel
+@inline_kernel
 def house_apply_contiguous(u, p, l, up, c):
     """:func:`house_apply` for C-contiguous ``u`` and ``c`` (the workhorse
     of NNLS): the inner product with four partial sums (see :func:`dot`)
     and both loops over ``[l:]`` slices indexed from 0, which lets the
     compiler drop negative-index handling and vectorise the update."""
-    if up == 0.0:
-        return
-    b = up * u[p]
-    if not b < 0.0:
+    b = _denominator(u, p, up)
+    if b == 0.0:
         return
     cs = c[l:]
     us = u[l:]
-    n = cs.size
-    n4 = n // 4
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    for k in range(n4):
-        i = 4 * k
-        s0 += cs[i] * us[i]
-        s1 += cs[i + 1] * us[i + 1]
-        s2 += cs[i + 2] * us[i + 2]
-        s3 += cs[i + 3] * us[i + 3]
-    for i in range(4 * n4, n):
-        s0 += cs[i] * us[i]
-    sm = c[p] * up + ((s0 + s1) + (s2 + s3))
+    sm = c[p] * up + dot(cs, us)
     if sm != 0.0:
         sm = sm / b
         c[p] += sm * up
-        for i in range(n):
+        for i in range(cs.size):
             cs[i] += sm * us[i]
 
 
-@_inlined_kernel
+@inline_kernel
 def house_apply_pair(u, p, l, up, c, d):
     """:func:`house_apply_contiguous` to two vectors ``c`` and ``d`` at once.
 
     Each element of ``u`` is loaded once for both, which measured about
     1.5x faster per vector than two separate calls (NNLS applies every new
     reflection to all the columns of its zero set)."""
-    if up == 0.0:
-        return
-    b = up * u[p]
-    if not b < 0.0:
+    b = _denominator(u, p, up)
+    if b == 0.0:
         return
     cs = c[l:]
     ds = d[l:]

@@ -182,7 +182,7 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 
 __all__ = ["krylov_workspace", "krylov_start", "krylov_reset",
            "krylov_solve_csr", "krylov_solve_dense",
@@ -399,6 +399,23 @@ def _is_zero(rw, a, n):
     return True
 
 
+@inline_kernel
+def _zero(rw, a, n):
+    v_a = rw[a:a + n]
+    for i in range(n):
+        v_a[i] = 0.0
+
+
+@inline_kernel
+def _sub(rw, a, b, dst, n):
+    # rw[dst] = rw[a] - rw[b]; dst may be b
+    v_dst = rw[dst:dst + n]
+    v_a = rw[a:a + n]
+    v_b = rw[b:b + n]
+    for i in range(n):
+        v_dst[i] = v_a[i] - v_b[i]
+
+
 @kernel
 def _lartg(f, g):
     """LAPACK dlartg (3.10): c, s, r with [c s; -s c] [f; g] = [r; 0]."""
@@ -452,6 +469,113 @@ def _finish(iw, info):
     iw[I_INFO] = info
     iw[I_PHASE] = P_IDLE
     return DONE
+
+
+@inline_kernel
+def _solved_by_zero(iw, rw):
+    """Set ``||b||`` and the tolerance ``max(atol, rtol ||b||)``; True if
+    ``b == 0``, with ``x = b`` (the caller finishes with info 0)."""
+    n = iw[I_N]
+    ob = iw[I_B]
+    bnrm = _nrm(rw, ob, n)
+    rw[R_BNRM] = bnrm
+    rw[R_ATOL] = max(rw[R_ATOL], rw[R_RTOL] * bnrm)
+    if bnrm == 0.0:
+        _copy(rw, ob, iw[I_X], n)
+        return True
+    return False
+
+
+@inline_kernel
+def _request_ax0(iw, rw, phase):
+    """Start the first residual: request ``r = A x0`` (True) or, for a
+    zero ``x0``, set ``r = b`` without a request; either way ``phase``
+    comes next, where :func:`_first_residual` completes it."""
+    if not _is_zero(rw, iw[I_X], iw[I_N]):
+        _request(iw, MATVEC, iw[I_X], iw[I_R], phase)
+        return True
+    _copy(rw, iw[I_B], iw[I_R], iw[I_N])
+    iw[I_PHASE] = phase
+    return False
+
+
+@inline_kernel
+def _first_residual(iw, rw):
+    # after _request_ax0: r holds A x0 if a matvec was issued, else b
+    if iw[I_NMATVEC] > 0:
+        _sub(rw, iw[I_B], iw[I_R], iw[I_R], iw[I_N])
+
+
+@inline_kernel
+def _bicg_r0(iw, rw, ort, loop):
+    # bicgstab's and cgs's r0 = b - A x0 and r~ = r0
+    _first_residual(iw, rw)
+    _copy(rw, iw[I_R], ort, iw[I_N])
+    iw[I_PHASE] = loop
+
+
+@inline_kernel
+def _mgs(rw, ovv, nv, ow, hc, n):
+    """Modified Gram-Schmidt of ``w`` against the first ``nv`` basis
+    vectors: ``h[:nv]`` to ``rw[hc:]``, ``h[nv] = ||w||`` after; returns
+    ``(||w|| before, ||w|| after)``.  gmres and lgmres then decide
+    breakdown and normalise ``w`` each as SciPy does."""
+    before = _nrm(rw, ow, n)
+    for k in range(nv):
+        t = _dot(rw, ovv + k * n, ow, n)
+        rw[hc + k] = t
+        _axpy(rw, -t, ovv + k * n, ow, n)
+    after = _nrm(rw, ow, n)
+    rw[hc + nv] = after
+    return before, after
+
+
+@inline_kernel
+def _givens_column(rw, og, hc, col):
+    """Apply the ``col`` stored rotations (``c, s`` pairs at ``rw[og:]``)
+    to the Hessenberg column at ``rw[hc:]``, then make, store and apply
+    the rotation that zeroes ``h[col + 1]``; returns its ``(c, s)``."""
+    for k in range(col):
+        c = rw[og + 2 * k]
+        s = rw[og + 2 * k + 1]
+        n0 = rw[hc + k]
+        n1 = rw[hc + k + 1]
+        rw[hc + k] = c * n0 + s * n1
+        rw[hc + k + 1] = -s * n0 + c * n1
+    c, s, mag = _lartg(rw[hc + col], rw[hc + col + 1])
+    rw[og + 2 * col] = c
+    rw[og + 2 * col + 1] = s
+    rw[hc + col] = mag
+    rw[hc + col + 1] = 0.0
+    return c, s
+
+
+@inline_kernel
+def _bicg_test(iw, rw, ort, n):
+    """bicgstab's and cgs's tests at the top of an iteration: ``(stop,
+    info, rho)`` with ``rho = <r~, r>``."""
+    if iw[I_ITER] >= iw[I_MAXITER]:
+        return True, iw[I_MAXITER], 0.0
+    orr = iw[I_R]
+    rnorm = _nrm(rw, orr, n)
+    if rnorm < rw[R_ATOL]:
+        return True, 0, 0.0
+    if not np.isfinite(rnorm):
+        # SciPy iterates on NaN up to maxiter: same info, sooner
+        return True, iw[I_MAXITER], 0.0
+    rho = _dot(rw, ort, orr, n)
+    if abs(rho) < RHOTOL:
+        return True, -10, rho
+    return False, 0, rho
+
+
+@inline_kernel
+def _bicg_next(iw, rw, loop):
+    # end of a bicgstab/cgs iteration: True if the caller is notified
+    rw[R_RHO_PREV] = rw[R_RHO]
+    iw[I_ITER] += 1
+    iw[I_PHASE] = loop
+    return iw[I_CALLBACK] != 0
 
 
 @kernel
@@ -513,19 +637,11 @@ def _layout(method, n, restart, outer_cap, store_av):
         o += mmax + 1
         offs[9] = o
         o += mmax + 1
-    elif method == METHOD_BICGSTAB:
-        # v rtilde, v1 p, v2 v, v3 phat, v4 shat, v5 t
-        for k in range(6):
-            offs[k] = o
-            o += n
-    elif method == METHOD_CGS:
-        # v rtilde, v1 p, v2 u, v3 q, v4 phat, v5 vhat, v6 uhat, v7 tmp
-        for k in range(8):
-            offs[k] = o
-            o += n
     else:
-        # minres: v r1, v1 r2, v2 y, v3 v, v4 w, v5 w2
-        for k in range(6):
+        # bicgstab: v rtilde, v1 p, v2 v, v3 phat, v4 shat, v5 t;
+        # cgs: v rtilde, v1 p, v2 u, v3 q, v4 phat, v5 vhat, v6 uhat,
+        # v7 tmp; minres: v r1, v1 r2, v2 y, v3 v, v4 w, v5 w2
+        for k in range(8 if method == METHOD_CGS else 6):
             offs[k] = o
             o += n
     return ob, ox, orr, oz, oav, offs, mmax, o
@@ -633,7 +749,6 @@ def krylov_step(iw, rw):
 @kernel
 def _bicgstab_step(iw, rw):
     n = iw[I_N]
-    ob = iw[I_B]
     ox = iw[I_X]
     orr = iw[I_R]
     ort = iw[I_V]
@@ -645,40 +760,19 @@ def _bicgstab_step(iw, rw):
     while True:
         ph = iw[I_PHASE]
         if ph == P_START:
-            bnrm = _nrm(rw, ob, n)
-            rw[R_BNRM] = bnrm
-            rw[R_ATOL] = max(rw[R_ATOL], rw[R_RTOL] * bnrm)
-            if bnrm == 0.0:
-                _copy(rw, ob, ox, n)
+            if _solved_by_zero(iw, rw):
                 return _finish(iw, 0)
-            if not _is_zero(rw, ox, n):
-                return _request(iw, MATVEC, ox, orr, P_BI_R0)
-            _copy(rw, ob, orr, n)
-            iw[I_PHASE] = P_BI_R0
+            if _request_ax0(iw, rw, P_BI_R0):
+                return MATVEC
             continue
         if ph == P_BI_R0:
-            if iw[I_NMATVEC] > 0:
-                v_orr = rw[orr:orr + n]
-                v_ob = rw[ob:ob + n]
-                for i in range(n):
-                    v_orr[i] = v_ob[i] - v_orr[i]
-            _copy(rw, orr, ort, n)
-            iw[I_PHASE] = P_BI_LOOP
+            _bicg_r0(iw, rw, ort, P_BI_LOOP)
             continue
         if ph == P_BI_LOOP:
-            it = iw[I_ITER]
-            if it >= iw[I_MAXITER]:
-                return _finish(iw, iw[I_MAXITER])
-            rnorm = _nrm(rw, orr, n)
-            if rnorm < rw[R_ATOL]:
-                return _finish(iw, 0)
-            if not np.isfinite(rnorm):
-                # SciPy iterates on NaN up to maxiter: same info, sooner
-                return _finish(iw, iw[I_MAXITER])
-            rho = _dot(rw, ort, orr, n)
-            if abs(rho) < RHOTOL:
-                return _finish(iw, -10)
-            if it > 0:
+            stop, info, rho = _bicg_test(iw, rw, ort, n)
+            if stop:
+                return _finish(iw, info)
+            if iw[I_ITER] > 0:
                 omega = rw[R_OMEGA]
                 if abs(omega) < RHOTOL:
                     return _finish(iw, -11)
@@ -721,10 +815,7 @@ def _bicgstab_step(iw, rw):
             _axpy(rw, alpha, oph, ox, n)
             _axpy(rw, omega, osh, ox, n)
             _axpy(rw, -omega, ot, orr, n)
-            rw[R_RHO_PREV] = rw[R_RHO]
-            iw[I_ITER] += 1
-            iw[I_PHASE] = P_BI_LOOP
-            if iw[I_CALLBACK] != 0:
+            if _bicg_next(iw, rw, P_BI_LOOP):
                 return NOTIFY
             continue
         return _finish(iw, 0)
@@ -748,40 +839,19 @@ def _cgs_step(iw, rw):
     while True:
         ph = iw[I_PHASE]
         if ph == P_START:
-            bnrm = _nrm(rw, ob, n)
-            rw[R_BNRM] = bnrm
-            rw[R_ATOL] = max(rw[R_ATOL], rw[R_RTOL] * bnrm)
-            if bnrm == 0.0:
-                _copy(rw, ob, ox, n)
+            if _solved_by_zero(iw, rw):
                 return _finish(iw, 0)
-            if not _is_zero(rw, ox, n):
-                return _request(iw, MATVEC, ox, orr, P_CG_R0)
-            _copy(rw, ob, orr, n)
-            iw[I_PHASE] = P_CG_R0
+            if _request_ax0(iw, rw, P_CG_R0):
+                return MATVEC
             continue
         if ph == P_CG_R0:
-            if iw[I_NMATVEC] > 0:
-                v_orr = rw[orr:orr + n]
-                v_ob = rw[ob:ob + n]
-                for i in range(n):
-                    v_orr[i] = v_ob[i] - v_orr[i]
-            _copy(rw, orr, ort, n)
-            iw[I_PHASE] = P_CG_LOOP
+            _bicg_r0(iw, rw, ort, P_CG_LOOP)
             continue
         if ph == P_CG_LOOP:
-            it = iw[I_ITER]
-            if it >= iw[I_MAXITER]:
-                return _finish(iw, iw[I_MAXITER])
-            rnorm = _nrm(rw, orr, n)
-            if rnorm < rw[R_ATOL]:
-                return _finish(iw, 0)
-            if not np.isfinite(rnorm):
-                # SciPy iterates on NaN up to maxiter: same info, sooner
-                return _finish(iw, iw[I_MAXITER])
-            rho = _dot(rw, ort, orr, n)
-            if abs(rho) < RHOTOL:
-                return _finish(iw, -10)
-            if it > 0:
+            stop, info, rho = _bicg_test(iw, rw, ort, n)
+            if stop:
+                return _finish(iw, info)
+            if iw[I_ITER] > 0:
                 beta = rho / rw[R_RHO_PREV]
                 v_oq = rw[oq:oq + n]
                 v_orr = rw[orr:orr + n]
@@ -826,15 +896,8 @@ def _cgs_step(iw, rw):
             # SciPy recomputes the true residual (one matvec)
             return _request(iw, MATVEC, ox, otmp, P_CG_C4)
         if ph == P_CG_C4:
-            v_orr = rw[orr:orr + n]
-            v_ob = rw[ob:ob + n]
-            v_otmp = rw[otmp:otmp + n]
-            for i in range(n):
-                v_orr[i] = v_ob[i] - v_otmp[i]
-            rw[R_RHO_PREV] = rw[R_RHO]
-            iw[I_ITER] += 1
-            iw[I_PHASE] = P_CG_LOOP
-            if iw[I_CALLBACK] != 0:
+            _sub(rw, ob, otmp, orr, n)
+            if _bicg_next(iw, rw, P_CG_LOOP):
                 return NOTIFY
             continue
         return _finish(iw, 0)
@@ -859,11 +922,7 @@ def _gmres_step(iw, rw):
     while True:
         ph = iw[I_PHASE]
         if ph == P_START:
-            bnrm = _nrm(rw, ob, n)
-            rw[R_BNRM] = bnrm
-            rw[R_ATOL] = max(rw[R_ATOL], rw[R_RTOL] * bnrm)
-            if bnrm == 0.0:
-                _copy(rw, ob, ox, n)
+            if _solved_by_zero(iw, rw):
                 return _finish(iw, 0)
             # ||M b|| for the inner tolerance (gh-8400)
             if _psolve(iw, rw, ob, ovv, P_GM_MB):
@@ -874,17 +933,11 @@ def _gmres_step(iw, rw):
             rw[R_PMF] = 1.0
             rw[R_PTOL] = mb * min(1.0, rw[R_ATOL] / rw[R_BNRM])
             rw[R_PRESID] = 0.0
-            if not _is_zero(rw, ox, n):
-                return _request(iw, MATVEC, ox, orr, P_GM_R0)
-            _copy(rw, ob, orr, n)
-            iw[I_PHASE] = P_GM_R0
+            if _request_ax0(iw, rw, P_GM_R0):
+                return MATVEC
             continue
         if ph == P_GM_R0:
-            if iw[I_NMATVEC] > 0:     # r holds A x0, else b
-                v_orr = rw[orr:orr + n]
-                v_ob = rw[ob:ob + n]
-                for i in range(n):
-                    v_orr[i] = v_ob[i] - v_orr[i]
+            _first_residual(iw, rw)
             rnorm = _nrm(rw, orr, n)
             rw[R_RNORM] = rnorm
             if iw[I_MAXITER] > 0 and rnorm < rw[R_ATOL]:
@@ -903,11 +956,9 @@ def _gmres_step(iw, rw):
         if ph == P_GM_V0:
             tmp = _nrm(rw, ovv, n)
             _scal(rw, 1.0 / tmp, ovv, n)
-            for k in range(restart + 1):
-                rw[os_ + k] = 0.0
+            _zero(rw, os_, restart + 1)
             rw[os_] = tmp
-            for k in range(restart * ldh):
-                rw[oh + k] = 0.0
+            _zero(rw, oh, restart * ldh)
             iw[I_BREAKDOWN] = 0
             iw[I_COL] = 0
             iw[I_PHASE] = P_GM_COL
@@ -924,14 +975,7 @@ def _gmres_step(iw, rw):
             col = iw[I_COL]
             ow = ovv + (col + 1) * n
             hc = oh + col * ldh
-            # modified Gram-Schmidt
-            h0 = _nrm(rw, ow, n)
-            for k in range(col + 1):
-                t = _dot(rw, ovv + k * n, ow, n)
-                rw[hc + k] = t
-                _axpy(rw, -t, ovv + k * n, ow, n)
-            h1 = _nrm(rw, ow, n)
-            rw[hc + col + 1] = h1
+            h0, h1 = _mgs(rw, ovv, col + 1, ow, hc, n)
             breakdown = False
             if h1 <= EPS * h0:
                 # exact solution indicator
@@ -939,19 +983,7 @@ def _gmres_step(iw, rw):
                 breakdown = True
             else:
                 _scal(rw, 1.0 / h1, ow, n)
-            # apply past Givens rotations to the new column
-            for k in range(col):
-                c = rw[og + 2 * k]
-                s = rw[og + 2 * k + 1]
-                n0 = rw[hc + k]
-                n1 = rw[hc + k + 1]
-                rw[hc + k] = c * n0 + s * n1
-                rw[hc + k + 1] = -s * n0 + c * n1
-            c, s, mag = _lartg(rw[hc + col], rw[hc + col + 1])
-            rw[og + 2 * col] = c
-            rw[og + 2 * col + 1] = s
-            rw[hc + col] = mag
-            rw[hc + col + 1] = 0.0
+            c, s = _givens_column(rw, og, hc, col)
             tmp = -s * rw[os_ + col]
             rw[os_ + col] = c * rw[os_ + col]
             rw[os_ + col + 1] = tmp
@@ -988,18 +1020,13 @@ def _gmres_step(iw, rw):
             if rw[oy] != 0.0:
                 rw[oy] /= rw[oh]
             # x += y @ v[:col+1]
-            v_odx = rw[odx:odx + n]
-            for i in range(n):
-                v_odx[i] = 0.0
+            _zero(rw, odx, n)
             for k in range(col + 1):
                 _axpy(rw, rw[oy + k], ovv + k * n, odx, n)
             _axpy(rw, 1.0, odx, ox, n)
             return _request(iw, MATVEC, ox, orr, P_GM_AFTER)
         if ph == P_GM_AFTER:
-            v_orr = rw[orr:orr + n]
-            v_ob = rw[ob:ob + n]
-            for i in range(n):
-                v_orr[i] = v_ob[i] - v_orr[i]
+            _sub(rw, ob, orr, orr, n)
             rnorm = _nrm(rw, orr, n)
             rw[R_RNORM] = rnorm
             iw[I_ITER] += 1
@@ -1040,14 +1067,11 @@ def _lgmres_step(iw, rw):
     orr = iw[I_R]
     ovv = iw[I_V]
     otmp = iw[I_V1]
-    odx = iw[I_V2]
     oH = iw[I_V3]
     oR = iw[I_V4]
     og = iw[I_V5]
     ogg = iw[I_V6]
-    oy = iw[I_V7]
     ohc = iw[I_V8]
-    oq = iw[I_V9]
     oz = iw[I_OZ]
     oav = iw[I_OAV]
     cap = iw[I_OUTER_CAP]
@@ -1062,11 +1086,7 @@ def _lgmres_step(iw, rw):
             for i in range(n):
                 if not np.isfinite(v_ob[i]):
                     return _finish(iw, INFO_NONFINITE_RHS)
-            bnrm = _nrm(rw, ob, n)
-            rw[R_BNRM] = bnrm
-            rw[R_ATOL] = max(rw[R_ATOL], rw[R_RTOL] * bnrm)
-            if bnrm == 0.0:
-                _copy(rw, ob, ox, n)
+            if _solved_by_zero(iw, rw):
                 return _finish(iw, 0)
             rw[R_PMF] = 1.0
             iw[I_PHASE] = P_LG_OUTER
@@ -1076,9 +1096,7 @@ def _lgmres_step(iw, rw):
                 return _finish(iw, iw[I_MAXITER])
             if not _is_zero(rw, ox, n):
                 return _request(iw, MATVEC, ox, orr, P_LG_R)
-            v_orr = rw[orr:orr + n]
-            for i in range(n):
-                v_orr[i] = 0.0
+            _zero(rw, orr, n)
             iw[I_PHASE] = P_LG_R
             continue
         if ph == P_LG_R:
@@ -1153,13 +1171,7 @@ def _lgmres_step(iw, rw):
             nv = iw[I_NV]
             m = iw[I_M]
             ow = ovv + nv * n
-            w_norm = _nrm(rw, ow, n)
-            for i in range(nv):
-                a = _dot(rw, ovv + i * n, ow, n)
-                rw[ohc + i] = a
-                _axpy(rw, -a, ovv + i * n, ow, n)
-            hlast = _nrm(rw, ow, n)
-            rw[ohc + nv] = hlast
+            w_norm, hlast = _mgs(rw, ovv, nv, ow, ohc, n)
             alpha = 1.0 / hlast
             if np.isfinite(alpha):
                 _scal(rw, alpha, ow, n)
@@ -1173,18 +1185,7 @@ def _lgmres_step(iw, rw):
             for i in range(j + 2):
                 rw[hcol + i] = rw[ohc + i]
                 rw[rcol + i] = rw[ohc + i]
-            for k in range(j):
-                c = rw[og + 2 * k]
-                s = rw[og + 2 * k + 1]
-                n0 = rw[rcol + k]
-                n1 = rw[rcol + k + 1]
-                rw[rcol + k] = c * n0 + s * n1
-                rw[rcol + k + 1] = -s * n0 + c * n1
-            c, s, mag = _lartg(rw[rcol + j], rw[rcol + j + 1])
-            rw[og + 2 * j] = c
-            rw[og + 2 * j + 1] = s
-            rw[rcol + j] = mag
-            rw[rcol + j + 1] = 0.0
+            c, s = _givens_column(rw, og, rcol, j)
             # g = G e_1: the first row of SciPy's Q
             if j == 0:
                 rw[ogg] = 1.0
@@ -1263,9 +1264,7 @@ def _lgmres_finish_inner(iw, rw, j, res):
     else:
         rw[R_PMF] = max(1e-16, 0.25 * rw[R_PMF])
     # dx = sum z_k y_k
-    v_odx = rw[odx:odx + n]
-    for i in range(n):
-        v_odx[i] = 0.0
+    _zero(rw, odx, n)
     for k in range(m1):
         zsrc = iw[izs + k]
         if zsrc >= 0:
@@ -1293,9 +1292,7 @@ def _lgmres_finish_inner(iw, rw, j, res):
                         t += rw[oH + c * ldh + r] * rw[oy + c]
                 rw[oq + r] = t
             ao = oav + slot * n
-            v_ao = rw[ao:ao + n]
-            for i in range(n):
-                v_ao[i] = 0.0
+            _zero(rw, ao, n)
             for r in range(j + 2):
                 _axpy(rw, rw[oq + r], ovv + r * n, ao, n)
             v_ao = rw[ao:ao + n]
@@ -1355,11 +1352,7 @@ def _minres_step(iw, rw):
                 return PSOLVE
             continue
         if ph == P_MR_R0:
-            v_or1 = rw[or1:or1 + n]
-            v_ob = rw[ob:ob + n]
-            v_orr = rw[orr:orr + n]
-            for i in range(n):
-                v_or1[i] = v_ob[i] - v_orr[i]
+            _sub(rw, ob, orr, or1, n)
             if _psolve(iw, rw, or1, oy, P_MR_Y0):
                 return PSOLVE
             continue
@@ -1388,11 +1381,8 @@ def _minres_step(iw, rw):
             rw[M_GMIN] = np.finfo(np.float64).max
             rw[M_CS] = -1.0
             rw[M_SN] = 0.0
-            v_ow = rw[ow:ow + n]
-            v_ow2 = rw[ow2:ow2 + n]
-            for i in range(n):
-                v_ow[i] = 0.0
-                v_ow2[i] = 0.0
+            _zero(rw, ow, n)
+            _zero(rw, ow2, n)
             _copy(rw, or1, or2, n)
             iw[I_PHASE] = P_MR_LOOP
             continue

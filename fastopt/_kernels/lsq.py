@@ -53,7 +53,7 @@ without inequalities (HFTI; also NaN in it).
 """
 import math
 
-from ._jit import kernel
+from ._jit import inline_kernel, kernel
 from .householder import dot, house_apply, house_apply_contiguous, house_make
 from .nnls import nnls_transposed
 
@@ -65,6 +65,48 @@ EPSMACH = 2.220446049250313e-16
 # Relative rank tolerance of the unconstrained least-squares solve
 # (SciPy's dgelsy call uses rcond = sqrt(eps)).
 HFTI_RCOND = 1.4901161193847656e-08
+
+
+# ------------------------------------------------------------- helpers
+
+@inline_kernel
+def _take(work, o, k):
+    # The next k entries of a work array, and the offset after them.
+    return work[o:o + k], o + k
+
+
+@inline_kernel
+def _take_matrix(work, o, rows, cols):
+    # The next rows * cols entries as a C-contiguous (rows, cols) matrix,
+    # and the offset after them.
+    return work[o:o + rows * cols].reshape((rows, cols)), o + rows * cols
+
+
+@inline_kernel
+def _reflect_rows(u, p, up, M, first):
+    # Apply the reflection (u, pivot p, tail p + 1:) to rows first: of M.
+    for r in range(first, M.shape[0]):
+        house_apply_contiguous(u, p, p + 1, up, M[r])
+
+
+@inline_kernel
+def _singular_diagonal(M, k):
+    # True if one of M[0, 0], ..., M[k-1, k-1] is below eps in magnitude
+    # (NaN counts as singular).
+    for j in range(k):
+        if not abs(M[j, j]) >= EPSMACH:
+            return True
+    return False
+
+
+@inline_kernel
+def _undo_right_reflections(C, up, y, x):
+    # x = Q y for the reflections from the right that made C Q = [L 0]
+    # (row i of C holds the i-th, applied last to first).
+    for j in range(x.size):
+        x[j] = y[j]
+    for i in range(C.shape[0] - 1, -1, -1):
+        house_apply_contiguous(C[i], i, i + 1, up[i], x)
 
 
 # ---------------------------------------------------------------- sizes
@@ -144,18 +186,12 @@ def _ldp(G, h, x, mult, work, maxiter):
     if mg == 0:
         return 1
     n1 = n + 1
-    o = 0
-    at = work[o:o + mg * n1].reshape((mg, n1))
-    o += mg * n1
-    rhs = work[o:o + n1]
-    o += n1
-    zz = work[o:o + n1]
-    o += n1
-    index = work[o:o + mg]
-    o += mg
-    w = work[o:o + mg]
-    o += mg
-    u = work[o:o + mg]
+    at, o = _take_matrix(work, 0, mg, n1)
+    rhs, o = _take(work, o, n1)
+    zz, o = _take(work, o, n1)
+    index, o = _take(work, o, mg)
+    w, o = _take(work, o, mg)
+    u, o = _take(work, o, mg)
     for i in range(mg):
         for j in range(n):
             at[i, j] = G[i, j]
@@ -228,12 +264,10 @@ def _lsi_inplace(Et, f, G, h, x, mult, work, maxiter):
     for j in range(n):
         col = Et[j]
         up = house_make(col, j, j + 1)
-        for jj in range(j + 1, n):
-            house_apply_contiguous(col, j, j + 1, up, Et[jj])
+        _reflect_rows(col, j, up, Et, j + 1)
         house_apply_contiguous(col, j, j + 1, up, f)
-    for j in range(n):
-        if not abs(Et[j, j]) >= EPSMACH:      # NaN counts as singular
-            return 5
+    if _singular_diagonal(Et, n):
+        return 5
     for i in range(mg):
         # Row i of G R^-1: solve z R = G[i]; column j of R is Et[j, :j+1].
         gi = G[i]
@@ -280,15 +314,10 @@ def lsi(E, f, G, h, x, mult, work):
     """
     me, n = E.shape
     mg = G.shape[0]
-    o = 0
-    Et = work[o:o + me * n].reshape((n, me))
-    o += me * n
-    fw = work[o:o + me]
-    o += me
-    Gw = work[o:o + mg * n].reshape((mg, n))
-    o += mg * n
-    hw = work[o:o + mg]
-    o += mg
+    Et, o = _take_matrix(work, 0, n, me)
+    fw, o = _take(work, o, me)
+    Gw, o = _take_matrix(work, o, mg, n)
+    hw, o = _take(work, o, mg)
     for i in range(me):
         for j in range(n):
             Et[j, i] = E[i, j]
@@ -305,16 +334,11 @@ def _hfti_transposed(At, b, x, tau, work):
     # HFTI on At = A' (n, m), destroying At and b; R[i, j] = At[j, i].
     n, m = At.shape
     mn = m if m < n else n
-    o = 0
-    perm = work[o:o + n]
-    o += n
-    up = work[o:o + n]
-    o += n
-    tmp = work[o:o + n]
-    o += n
-    gr = work[o:o + n]
-    o += n
-    R = work[o:o + n * n].reshape((n, n))
+    perm, o = _take(work, 0, n)
+    up, o = _take(work, o, n)
+    tmp, o = _take(work, o, n)
+    gr, o = _take(work, o, n)
+    R, o = _take_matrix(work, o, n, n)
     for j in range(n):
         perm[j] = j
         x[j] = 0.0
@@ -333,8 +357,7 @@ def _hfti_transposed(At, b, x, tau, work):
             perm[j], perm[best] = perm[best], perm[j]
         col = At[j]
         up[j] = house_make(col, j, j + 1)
-        for c in range(j + 1, n):
-            house_apply_contiguous(col, j, j + 1, up[j], At[c])
+        _reflect_rows(col, j, up[j], At, j + 1)
         house_apply_contiguous(col, j, j + 1, up[j], b)
     kr = 0
     if mn > 0:
@@ -423,34 +446,22 @@ def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
     for j in range(n):
         x[j] = 0.0
     k = n - mc
-    o = 0
-    up = work[o:o + mc]
-    o += mc
-    y = work[o:o + n]
-    o += n
-    E2t = work[o:o + me * k].reshape((k, me))     # (E Q)[:, mc:] transposed
-    o += me * k
-    f2 = work[o:o + me]
-    o += me
-    G2 = work[o:o + mg * k].reshape((mg, k))
-    o += mg * k
-    h2 = work[o:o + mg]
-    o += mg
-    res = work[o:o + me]
-    o += me
+    up, o = _take(work, 0, mc)
+    y, o = _take(work, o, n)
+    E2t, o = _take_matrix(work, o, k, me)     # (E Q)[:, mc:] transposed
+    f2, o = _take(work, o, me)
+    G2, o = _take_matrix(work, o, mg, k)
+    h2, o = _take(work, o, mg)
+    res, o = _take(work, o, me)
     inner = work[o:]
     for i in range(mc):
         row = C[i]
         up[i] = house_make(row, i, i + 1)
-        for r in range(i + 1, mc):
-            house_apply_contiguous(row, i, i + 1, up[i], C[r])
-        for r in range(me):
-            house_apply_contiguous(row, i, i + 1, up[i], E[r])
-        for r in range(mg):
-            house_apply_contiguous(row, i, i + 1, up[i], G[r])
-    for i in range(mc):
-        if not abs(C[i, i]) >= EPSMACH:      # NaN counts as singular
-            return 6
+        _reflect_rows(row, i, up[i], C, i + 1)
+        _reflect_rows(row, i, up[i], E, 0)
+        _reflect_rows(row, i, up[i], G, 0)
+    if _singular_diagonal(C, mc):
+        return 6
     for i in range(mc):
         sm = d[i]
         for j in range(i):
@@ -470,10 +481,7 @@ def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
         if mg == 0:
             rank = _hfti_transposed(E2t, f2, y2, HFTI_RCOND, inner)
             if rank != k:
-                for j in range(n):
-                    x[j] = y[j]
-                for i in range(mc - 1, -1, -1):
-                    house_apply_contiguous(C[i], i, i + 1, up[i], x)
+                _undo_right_reflections(C, up, y, x)
                 return 7
         else:
             for r in range(mg):
@@ -501,10 +509,7 @@ def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
             for j in range(i + 1, mc):
                 sm -= C[j, i] * mult[j]
             mult[i] = sm / C[i, i]
-    for j in range(n):
-        x[j] = y[j]
-    for i in range(mc - 1, -1, -1):
-        house_apply_contiguous(C[i], i, i + 1, up[i], x)
+    _undo_right_reflections(C, up, y, x)
     return 1
 
 
@@ -543,19 +548,12 @@ def lsei(C, d, E, f, G, h, x, mult, work):
     mc, n = C.shape
     me = E.shape[0]
     mg = G.shape[0]
-    o = 0
-    Cw = work[o:o + mc * n].reshape((mc, n))
-    o += mc * n
-    dw = work[o:o + mc]
-    o += mc
-    Ew = work[o:o + me * n].reshape((me, n))
-    o += me * n
-    fw = work[o:o + me]
-    o += me
-    Gw = work[o:o + mg * n].reshape((mg, n))
-    o += mg * n
-    hw = work[o:o + mg]
-    o += mg
+    Cw, o = _take_matrix(work, 0, mc, n)
+    dw, o = _take(work, o, mc)
+    Ew, o = _take_matrix(work, o, me, n)
+    fw, o = _take(work, o, me)
+    Gw, o = _take_matrix(work, o, mg, n)
+    hw, o = _take(work, o, mg)
     Cw[:, :] = C
     dw[:] = d
     Ew[:, :] = E
@@ -589,22 +587,19 @@ def _lsq(ldl, g, C, d, meq, xl, xu, s, mult, work, maxiter):
             nu += 1
     mineq = m - meq
     mg = mineq + nl + nu
-    o = 0
-    A = work[o:o + n * n].reshape((n, n))
-    o += n * n
-    b = work[o:o + n]
-    o += n
-    E = work[o:o + meq * n].reshape((meq, n))
-    o += meq * n
-    f = work[o:o + meq]
-    o += meq
-    mgmax = m - meq + 2 * n
-    G = work[o:o + mg * n].reshape((mg, n))
-    o += mgmax * n
-    h = work[o:o + mg]
-    o += mgmax
-    y = work[o:o + meq + mg]
-    o += meq + mgmax
+    A, o = _take_matrix(work, 0, n, n)
+    b, o = _take(work, o, n)
+    E, o = _take_matrix(work, o, meq, n)
+    f, o = _take(work, o, meq)
+    # lsq_work_size leaves room for a bound on both sides of every
+    # variable (m - meq + 2 n inequalities); only mg are used.
+    spare = (m - meq + 2 * n) - mg
+    G, o = _take_matrix(work, o, mg, n)
+    o += spare * n
+    h, o = _take(work, o, mg)
+    o += spare
+    y, o = _take(work, o, meq + mg)
+    o += spare
     inner = work[o:]
     # 1/2 s'Bs + g's = 1/2 ||A s - b||^2 + const with A = D^1/2 L' and
     # b = -D^-1/2 L^-1 g.
@@ -631,34 +626,29 @@ def _lsq(ldl, g, C, d, meq, xl, xu, s, mult, work, maxiter):
         for j in range(n):
             G[i, j] = C[meq + i, j]
         h[i] = -d[meq + i]
+    # bounds as rows of G: s_i >= xl_i, then -s_i >= -xu_i
     r = mineq
-    for i in range(n):
-        if _has_bound(xl[i]):
-            for j in range(n):
-                G[r, j] = 0.0
-            G[r, i] = 1.0
-            h[r] = xl[i]
-            r += 1
-    for i in range(n):
-        if _has_bound(xu[i]):
-            for j in range(n):
-                G[r, j] = 0.0
-            G[r, i] = -1.0
-            h[r] = -xu[i]
-            r += 1
+    for side in range(2):
+        bound = xl if side == 0 else xu
+        sign = 1.0 if side == 0 else -1.0
+        for i in range(n):
+            if _has_bound(bound[i]):
+                for j in range(n):
+                    G[r, j] = 0.0
+                G[r, i] = sign
+                h[r] = sign * bound[i]
+                r += 1
     mode = _lsei_inplace(E, f, A, b, G, h, s, y, inner, maxiter)
     if mode == 1:
         for i in range(m):
             mult[i] = y[i]
         r = m
-        for i in range(n):
-            if _has_bound(xl[i]):
-                mult[m + i] = y[r]
-                r += 1
-        for i in range(n):
-            if _has_bound(xu[i]):
-                mult[m + n + i] = y[r]
-                r += 1
+        for side in range(2):
+            bound = xl if side == 0 else xu
+            for i in range(n):
+                if _has_bound(bound[i]):
+                    mult[m + side * n + i] = y[r]
+                    r += 1
     for i in range(n):
         if _has_bound(xl[i]) and s[i] < xl[i]:
             s[i] = xl[i]
