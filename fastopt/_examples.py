@@ -197,7 +197,8 @@ def powell_singular_jit(x):
 
 
 def helical_valley(x):
-    """MGH 7: helical valley; root (1, 0, 0)."""
+    """MGH 7: helical valley; root (1, 0, 0).  (The angle by arctan2; the
+    tests' MGH form, tests/mgh_problems.py, picks the branch explicitly.)"""
     theta = np.arctan2(x[1], x[0]) / (2.0 * np.pi)
     return np.array([10.0 * (x[2] - 10.0 * theta),
                      10.0 * (np.sqrt(x[0] ** 2 + x[1] ** 2) - 1.0), x[2]])

@@ -11,12 +11,15 @@ does.  (SciPy's ``root`` reports one more: its shape check calls ``fun``
 once before MINPACK starts; fastopt checks the shape on the first
 iteration call instead.)
 """
+import weakref
+
 import numpy as np
+from numba import types
 
 from ._compiled_fun import compiled_addresses, is_compiled
 from ._kernels import hybrd as K
 
-__all__ = ["solve_hybr", "HYBR_MESSAGES"]
+__all__ = ["solve_hybr", "run_hybr", "HYBR_MESSAGES"]
 
 HYBR_MESSAGES = {
     0: "Improper input parameters were entered.",
@@ -32,7 +35,6 @@ HYBR_MESSAGES = {
 }
 
 _NO_F = np.empty(0)
-_NO_JAC = np.empty((0, 0))
 _FLOAT64 = np.dtype(np.float64)
 _EPS = float(np.finfo(np.float64).eps)
 _NDARRAY = np.ndarray
@@ -90,16 +92,13 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
     return ml, mu, mode, diag_arr, maxfev, epsfcn
 
 
-def _result(x, fvec, fjac, r, qtf, status, nfev, njev, use_jac, maxfev,
-            xtol):
-    msg = HYBR_MESSAGES.get(status, "An error occurred.")
-    if status == 2 or status == 3:
-        msg = msg.format(maxfev=maxfev, xtol=xtol)
-    return {"x": x, "fun": fvec, "status": status,
-            "success": status == 1, "nfev": nfev,
-            "njev": njev if use_jac else None,
-            "fjac": fjac, "r": r, "qtf": qtf,
-            "message": msg}
+def as_x0(x0):
+    """``x0`` as the 1-D C-contiguous float64 array the kernels take (the
+    array itself when it already is one: the kernels never write to it)."""
+    if (type(x0) is _NDARRAY and x0.dtype is _FLOAT64 and x0.ndim == 1
+            and x0.flags.c_contiguous):
+        return x0
+    return np.asarray(x0, dtype=np.float64).flatten()
 
 
 def _as_f(value, n, fun, first):
@@ -138,21 +137,50 @@ def _as_jac(value, n, jac, first, col_deriv):
     return np.ascontiguousarray(J)
 
 
+_ENTRY = []
+
+
+def _entries():
+    # Compiled entries (see hybrd.entry_point) of the three kernels the
+    # Python driver calls, each for the one signature it uses: numba's
+    # argument-type dispatch would cost more than the call itself.  The
+    # driver passes exactly these types (int64/float64 C vectors, a float64
+    # vector of any stride for the value, Python scalars).
+    if not _ENTRY:
+        vector = types.Array(types.float64, 1, "C")
+        ivector = types.Array(types.int64, 1, "C")
+        init = K.hybr_init.compile(
+            (ivector, vector, vector, types.float64, types.int64,
+             types.int64, types.int64, types.float64, types.float64,
+             types.int64, vector, types.boolean, types.boolean,
+             types.boolean))
+        packed = K.hybr_packed.compile((ivector, vector))
+        if not (callable(init) and callable(packed)):  # pragma: no cover
+            init, packed = K.hybr_init, K.hybr_packed  # numba changed
+        _ENTRY.extend((init, K.entry_point(K.hybr_step), packed))
+    return _ENTRY
+
+
 def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
                   mode, diag, use_jac, col_deriv, default_eps=False):
     n = x0.size
     block = not use_jac and n > 1
-    iw, rw = K.hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
-                          diag, use_jac, col_deriv, block)
+    nblock = max(min(ml + mu + 1, n), 1) if block else 0
+    # One array holds the state (iw as int64 bit patterns, then rw): the
+    # per-evaluation entry (hybr_step) then converts two arrays, not three.
+    state = np.zeros(K.IW_SIZE + K.NSCALAR + 9 * n + n * n
+                     + (n * (n + 1)) // 2 + 2 * nblock * n)
+    iw = state[:K.IW_SIZE].view(np.int64)
+    rw = state[K.IW_SIZE:]
+    init, advance, packed = _ENTRY or _entries()
+    action = init(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+                  diag, use_jac, col_deriv, block)
     oe = K.NSCALAR + 8 * n
     xe = rw[oe:oe + n]
-    advance = K.hybr_advance
-    advance_f = K.hybr_advance_f
     EVALUATE_F = K.EVALUATE_F
     EVALUATE_BLOCK = K.EVALUATE_BLOCK
-    no_jac = _NO_JAC
-    shape = (n,)
-    action = int(iw[K.I_ACTION])
+    ndarray = _NDARRAY
+    F64 = _FLOAT64
     if action == EVALUATE_F:
         # the first value: full checks (and SciPy's float32 default step)
         value = fun(xe.copy(), *args)
@@ -163,85 +191,128 @@ def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
                 # float32 output: SciPy's larger default step
                 rw[K.R_EPSFCN] = eps
                 rw[K.R_EPS] = np.sqrt(max(eps, K.EPSMCH))
-        action = advance(iw, rw, f, no_jac)
+        action = advance(state, f)
     first_j = True
-    block_views = None
+    ob = rw.size - 2 * nblock * n
+    points = [rw[ob + k * n:ob + (k + 1) * n] for k in range(nblock)]
+    ov = ob + nblock * n
+    copy = xe.copy
     while action:
         if action == EVALUATE_F:
-            value = fun(xe.copy(), *args)
-            # fast path: the kernel only takes a C-contiguous float64
-            # vector of n entries; anything else is converted (or
-            # rejected) by _as_f
+            value = fun(copy(), *args) if args else fun(copy())
+            # The entry takes exactly a float64 vector (any stride; -1
+            # if its size is not n); anything else goes through _as_f.
             try:
-                action = advance_f(iw, rw, value)
-            except TypeError:
-                action = -1
-            if action < 0:
-                action = advance(iw, rw, _as_f(value, n, fun, False),
-                                 no_jac)
+                if value.dtype is F64 and value.ndim == 1:
+                    action = advance(state, value)
+                    if action >= 0:
+                        continue
+            except (AttributeError, TypeError):
+                pass   # not an ndarray
+            action = advance(state, _as_f(value, n, fun, False))
         elif action == EVALUATE_BLOCK:
             # every point of a finite-difference Jacobian, then one call
-            if block_views is None:
-                block_views = K.hybr_block(iw, rw)
-            points, values = block_views
-            for k in range(points.shape[0]):
-                value = fun(points[k].copy(), *args)
-                if not (type(value) is _NDARRAY and value.dtype is _FLOAT64
-                        and value.shape == shape):
+            start = ov
+            for point in points:
+                value = fun(point.copy(), *args)
+                if not (value.__class__ is ndarray and value.dtype is F64
+                        and value.shape == (n,)):
                     value = _as_f(value, n, fun, False)
-                values[k] = value
-            action = advance_f(iw, rw, _NO_F)
+                rw[start:start + n] = value
+                start += n
+            action = advance(state, _NO_F)
         else:
             J = _as_jac(jac(xe.copy(), *args), n, jac, first_j, col_deriv)
             first_j = False
-            action = advance(iw, rw, _NO_F, J)
-    ox = K.NSCALAR
-    of = ox + n
-    oq = ox + 3 * n
-    oj = ox + 9 * n
-    orr = oj + n * n
-    x = rw[ox:of].copy()
-    fvec = rw[of:of + n].copy()
-    fjac = rw[oj:orr].reshape(n, n).T.copy()
-    r = rw[orr:orr + (n * (n + 1)) // 2].copy()
-    qtf = rw[oq:oq + n].copy()
-    return (x, fvec, fjac, r, qtf, int(iw[K.I_STATUS]), int(iw[K.I_NFEV]),
-            int(iw[K.I_NJEV]), float(rw[K.R_FNORM0]))
+            action = K.hybr_advance(iw, rw, _NO_F, J)
+    return packed(iw, rw)
 
 
-def _solve_compiled(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn,
-                    factor, mode, diag, use_jac, col_deriv):
-    """The compiled driver, or None when the functions do not compile."""
-    if not is_compiled(fun) or (use_jac and not is_compiled(jac)):
-        return None
-    faddr = compiled_addresses(fun, args)
-    if faddr is None:
-        return None
-    if use_jac:
-        jaddr = compiled_addresses(jac, args, matrix=True)
-        if jaddr is None:
-            return None
-        out = K.hybrj_at(faddr[0], faddr[1], jaddr[0], jaddr[1], args, x0,
-                         xtol, maxfev, factor, mode, diag, bool(col_deriv))
+_COMPILED_CLASS = {}
+
+
+def compiled_kind(fun):
+    """:func:`~fastopt._compiled_fun.is_compiled`, memoised per class
+    (``isinstance`` against numba's dispatcher class costs more)."""
+    cls = fun.__class__
+    flag = _COMPILED_CLASS.get(cls)
+    if flag is None:
+        flag = _COMPILED_CLASS[cls] = is_compiled(fun)
+    return flag
+
+
+_LAST = [(None, None, None)]   # [(weakref to fun, matrix flag, addresses)]
+
+
+def _addresses(fun, args, matrix=False):
+    # compiled_addresses with a one-entry memo for the common call without
+    # extra arguments (repeated solves of one function); the entry is one
+    # tuple, replaced at once, so threads never see a mixed entry.
+    if args:
+        return compiled_addresses(fun, args, matrix=matrix)
+    ref, flag, addr = _LAST[0]
+    if ref is not None and flag is matrix and ref() is fun:
+        return addr
+    addr = compiled_addresses(fun, args, matrix=matrix)
+    _LAST[0] = (weakref.ref(fun), matrix, addr)
+    return addr
+
+
+def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
+             diag):
+    """The hybrid method on ``fun`` (see :func:`solve_hybr`), as raw
+    outputs: ``(x, fvec, fjac, r, qtf, status, nfev, njev, fnorm0, fnorm,
+    maxfev)`` (the arrays are views of one array; ``maxfev`` with SciPy's
+    default applied; ``fnorm`` = ||f(x)||).  Raises the shape errors."""
+    x0 = as_x0(x0)
+    use_jac = jac is not None
+    if band is None and diag is None and eps is None:
+        # the common case, without _options' checks
+        n = x0.size
+        ml = mu = n - 1 if n > 0 else 0
+        mode = 1
+        diag_arr = x0
+        epsfcn = _EPS
+        maxfev = int(maxfev)
+        if maxfev == 0:
+            maxfev = (100 if use_jac else 200) * (n + 1)
     else:
-        out = K.hybrd_at(faddr[0], faddr[1], args, x0, xtol, maxfev, ml, mu,
-                         epsfcn, factor, mode, diag)
+        ml, mu, mode, diag_arr, maxfev, epsfcn = _options(
+            x0, band, diag, maxfev, eps, use_jac)
+    xtol = float(xtol)
+    factor = float(factor)
+    packed = None
+    if compiled_kind(fun):
+        # the compiled driver, when the functions compile for these types
+        faddr = _addresses(fun, args)
+        if faddr is None:
+            pass
+        elif not use_jac:
+            packed = K.hybrd_at(faddr[0], faddr[1], args, x0, xtol, maxfev,
+                                ml, mu, epsfcn, factor, mode, diag_arr)
+        elif compiled_kind(jac):
+            jaddr = compiled_addresses(jac, args, matrix=True)
+            if jaddr is not None:
+                packed = K.hybrj_at(faddr[0], faddr[1], jaddr[0], jaddr[1],
+                                    args, x0, xtol, maxfev, factor, mode,
+                                    diag_arr, bool(col_deriv))
+    if packed is None:
+        packed = _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu,
+                               epsfcn, factor, mode, diag_arr, use_jac,
+                               bool(col_deriv), default_eps=eps is None)
+    out, fnorm0, fnorm, status, nfev, njev, shape0, shape1 = packed
     n = x0.size
-    p = 2 * n + n * n
-    q = p + (n * (n + 1)) // 2
-    tail = out[q + n:].tolist()
-    fnorm0 = tail[0]
-    status = int(tail[1])
     if status >= K.STATUS_BAD_F_SIZE:
         if status == K.STATUS_BAD_F_SIZE:
-            raise _shape_error("func", fun, (n,), (int(tail[4]),))
+            raise _shape_error("func", fun, (n,), (shape0,))
         if status == K.STATUS_F_SIZE_CHANGED:
             raise _changed_size()
         if status == K.STATUS_BAD_JAC_SHAPE:
-            raise _shape_error("fprime", jac, (n, n),
-                               (int(tail[4]), int(tail[5])))
+            raise _shape_error("fprime", jac, (n, n), (shape0, shape1))
+    p = 2 * n + n * n
+    q = p + (n * (n + 1)) // 2
     return (out[:n], out[n:2 * n], out[2 * n:p].reshape(n, n), out[p:q],
-            out[q:q + n], status, int(tail[2]), int(tail[3]), fnorm0)
+            out[q:q + n], status, nfev, njev, fnorm0, fnorm, maxfev)
 
 
 def solve_hybr(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
@@ -264,19 +335,16 @@ def solve_hybr(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     Status 0-5 as MINPACK; 6: a non-finite function or Jacobian value
     stopped the iteration.
     """
-    x0 = np.asarray(x0, dtype=np.float64).flatten()
     if not isinstance(args, tuple):
         args = (args,)
-    use_jac = jac is not None
-    ml, mu, mode, diag_arr, maxfev, epsfcn = _options(
-        x0, band, diag, maxfev, eps, use_jac)
-    opts = (x0, args, float(xtol), maxfev, ml, mu, epsfcn, float(factor),
-            mode, diag_arr, use_jac, bool(col_deriv))
-    out = _solve_compiled(fun, jac, *opts)
-    if out is None:
-        out = _solve_python(fun, jac, *opts, default_eps=eps is None)
-    x, fvec, fjac, r, qtf, status, nfev, njev, fnorm0 = out
-    result = _result(x, fvec, fjac, r, qtf, status, nfev, njev, use_jac,
-                     maxfev, xtol)
-    result["fnorm0"] = fnorm0
-    return result
+    (x, fvec, fjac, r, qtf, status, nfev, njev, fnorm0, _,
+     maxfev) = run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band,
+                        eps, factor, diag)
+    msg = HYBR_MESSAGES.get(status, "An error occurred.")
+    if status == 2 or status == 3:
+        msg = msg.format(maxfev=maxfev, xtol=xtol)
+    return {"x": x, "fun": fvec, "status": status,
+            "success": status == 1, "nfev": nfev,
+            "njev": njev if jac is not None else None,
+            "fjac": fjac, "r": r, "qtf": qtf, "message": msg,
+            "fnorm0": fnorm0}

@@ -21,10 +21,11 @@ final ``x`` once more after MINPACK returns.)
 import numpy as np
 from numba import types
 
-from ._compiled_fun import compiled_addresses, is_compiled
+from ._compiled_fun import compiled_addresses
+from ._hybr import _addresses, as_x0, compiled_kind
 from ._kernels import lmdif as _lm
 
-__all__ = ["solve_lm", "MESSAGES"]
+__all__ = ["solve_lm", "run_lm", "MESSAGES"]
 
 MESSAGES = {
     0: "Improper input parameters.",
@@ -82,27 +83,16 @@ def _improper(n, m):
                      f"not exceed func output vector length M={m}")
 
 
-def _result(rw, iw, use_jac):
-    # The result dict from the final state (views of ``rw``; ipvt as int32).
-    ints = iw[:_lm.N_IW].tolist()
-    info = ints[_lm.I_INFO]
-    n = ints[_lm.I_N]
-    m = ints[_lm.I_M]
-    o = _lm.lm_offsets(n, m)
-    success = 1 <= info <= 4
-    cov = None
-    if success and ints[_lm.I_COVOK]:
-        cov = rw[o[_lm.O_COV]:o[_lm.O_COV] + n * n].reshape(n, n)
-    return {"x": rw[o[_lm.O_X]:o[_lm.O_X] + n],
-            "fun": rw[o[_lm.O_FVEC]:o[_lm.O_FVEC] + m],
-            "status": info, "nfev": ints[_lm.I_NFEV],
-            "njev": ints[_lm.I_NJEV] if use_jac else None,
-            "fjac": rw[o[_lm.O_FJT]:o[_lm.O_FJT] + n * m].reshape(n, m),
-            "ipvt": iw[_lm.N_IW:_lm.N_IW + n].astype(np.int32),
-            "qtf": rw[o[_lm.O_QTF]:o[_lm.O_QTF] + n],
-            "cov_x": cov, "success": success,
-            "fnorm0": rw[_lm.R_FNORM0].item(),
-            "message": MESSAGES.get(info, "An error occurred.")}
+def _unpack(packed, n):
+    # lm_packed's output as run_lm's tuple (views of one array).
+    out, ipvt, info, nfev, njev, m, covok, fnorm0, fnorm = packed
+    if m < n:
+        raise _improper(n, m)
+    p = n + m
+    q = p + n * m
+    cov = out[q + n:].reshape(n, n) if covok else None
+    return (out[:n], out[n:p], out[p:q].reshape(n, m), ipvt, out[q:q + n],
+            cov, info, nfev, njev, fnorm0, fnorm)
 
 
 def _jac_values(J, m, n, col_deriv):
@@ -126,30 +116,14 @@ def _block_values(values, m):
     return np.concatenate(rows)
 
 
-def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
-             ftol=1.49012e-08, gtol=0.0, maxiter=0, eps=0.0, factor=100,
-             diag=None):
-    """Minimise ``sum(fun(x, *args)**2)`` by Levenberg-Marquardt.
-
-    Parameters mirror ``scipy.optimize.root(method='lm')`` options
-    (``maxiter`` is MINPACK's ``maxfev``, 0 meaning 200 (n + 1) without
-    ``jac``, 100 (n + 1) with; ``eps`` is ``epsfcn``).
-
-    Returns
-    -------
-    dict
-        ``x``, ``fun`` (fvec), ``status`` (MINPACK info 0-8, or 9 for a
-        non-finite value at ``x0`` or in a Jacobian), ``success``,
-        ``message``, ``nfev``, ``njev`` (None without ``jac``), ``fjac``
-        (n, m), ``ipvt`` (int32, 0-based), ``qtf`` (n,), ``cov_x`` (None
-        unless status is 1-4 and R is nonsingular), ``fnorm0`` (the
-        2-norm of f(x0), NaN if not finite).  ``x``, ``fun``, ``fjac``,
-        ``qtf`` and ``cov_x`` are views of the solver's work array.
-    """
-    x0 = np.asarray(x0, dtype=np.float64).flatten()
+def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
+           factor, diag):
+    """Levenberg-Marquardt on ``fun`` (see :func:`solve_lm`) as raw
+    outputs: ``(x, fvec, fjac, ipvt, qtf, cov_x, status, nfev, njev,
+    fnorm0, fnorm)``, the arrays views of one array (``ipvt`` int32;
+    ``fnorm`` = ||f(x)||).  Raises SciPy's TypeError for m < n."""
+    x0 = as_x0(x0)
     n = x0.size
-    if args.__class__ is not tuple:
-        args = args if isinstance(args, tuple) else (args,)
     if diag is None:
         diag_arr = _NO_DIAG
     else:
@@ -161,18 +135,14 @@ def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     options = (use_jac, bool(col_deriv), float(ftol), float(xtol),
                float(gtol), int(maxiter), float(eps), float(factor), diag_arr)
 
-    if is_compiled(fun) and (not use_jac or is_compiled(jac)):
-        addr = compiled_addresses(fun, args)
+    if compiled_kind(fun) and (not use_jac or compiled_kind(jac)):
+        addr = _addresses(fun, args)
         jaddr = (0, 0)
         if addr is not None and use_jac:
             jaddr = compiled_addresses(jac, args, matrix=True)
         if addr is not None and jaddr is not None:
-            rw, iw = _lm.lm_solve_at(addr[0], addr[1], jaddr[0], jaddr[1],
-                                     args, x0, *options)
-            m = int(iw[_lm.I_M])
-            if m < n:
-                raise _improper(n, m)
-            return _result(rw, iw, use_jac)
+            return _unpack(_lm.lm_solve_at(addr[0], addr[1], jaddr[0],
+                                           jaddr[1], args, x0, *options), n)
 
     # Python driver.
     values = _as_vector(fun(x0.copy(), *args))
@@ -220,4 +190,36 @@ def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
             values = _jac_values(jac(xe.copy(), *args), m, n, col_deriv)
         else:
             break
-    return _result(rw, iw, use_jac)
+    return _unpack(_lm.lm_packed(rw, iw), n)
+
+
+def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
+             ftol=1.49012e-08, gtol=0.0, maxiter=0, eps=0.0, factor=100,
+             diag=None):
+    """Minimise ``sum(fun(x, *args)**2)`` by Levenberg-Marquardt.
+
+    Parameters mirror ``scipy.optimize.root(method='lm')`` options
+    (``maxiter`` is MINPACK's ``maxfev``, 0 meaning 200 (n + 1) without
+    ``jac``, 100 (n + 1) with; ``eps`` is ``epsfcn``).
+
+    Returns
+    -------
+    dict
+        ``x``, ``fun`` (fvec), ``status`` (MINPACK info 0-8, or 9 for a
+        non-finite value at ``x0`` or in a Jacobian), ``success``,
+        ``message``, ``nfev``, ``njev`` (None without ``jac``), ``fjac``
+        (n, m), ``ipvt`` (int32, 0-based), ``qtf`` (n,), ``cov_x`` (None
+        unless status is 1-4 and R is nonsingular), ``fnorm0`` (the
+        2-norm of f(x0), NaN if not finite).  The arrays are views of one
+        array of their own.
+    """
+    if args.__class__ is not tuple:
+        args = args if isinstance(args, tuple) else (args,)
+    (x, fvec, fjac, ipvt, qtf, cov, info, nfev, njev, fnorm0,
+     _) = run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter,
+                 eps, factor, diag)
+    return {"x": x, "fun": fvec, "status": info, "nfev": nfev,
+            "njev": njev if jac is not None else None, "fjac": fjac,
+            "ipvt": ipvt, "qtf": qtf, "cov_x": cov,
+            "success": 1 <= info <= 4, "fnorm0": fnorm0,
+            "message": MESSAGES.get(info, "An error occurred.")}

@@ -131,11 +131,6 @@ def _residual_limit(fnorm0, xtol):
     return math.sqrt(max(xtol, _EPS)) * max(1.0, fnorm0)
 
 
-def _norm(f):
-    # 2-norm without np.linalg.norm's overhead (small vectors, every solve).
-    return math.sqrt(float(f.dot(f)))
-
-
 def _result_class():
     # scipy.optimize costs ~0.4 s to import: imported on first use.
     global _OPTIMIZE_RESULT
@@ -146,6 +141,20 @@ def _result_class():
 
 
 _OPTIMIZE_RESULT = None
+
+# The solvers' modules load numba kernels (about a second): imported on
+# first use, and looked up in this dict afterwards (a function-level import
+# statement costs a microsecond per solve).
+_RUNNERS = {}
+
+
+def _runner(method):
+    if method == "hybr":
+        from ._hybr import run_hybr as run
+    else:
+        from ._lm import run_lm as run
+    _RUNNERS[method] = run
+    return run
 
 
 def _root_hybr(func, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
@@ -192,29 +201,26 @@ def _root_hybr(func, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     gets status 10 and ``success=False``.  Status 6 means the function
     returned nan or inf.
     """
-    from ._hybr import solve_hybr
-
-    _warn_unknown(unknown_options)
-    raw = solve_hybr(func, x0, args=args, jac=jac, col_deriv=col_deriv,
-                     xtol=xtol, maxfev=maxfev, band=band, eps=eps,
-                     factor=factor, diag=diag)
-    status = raw["status"]
-    n = raw["x"].size
-    if maxfev == 0:
-        maxfev = (100 if jac is not None else 200) * (n + 1)
-    message = _hybr_message(status, xtol, maxfev)
-    fnorm = _norm(raw["fun"])
+    if unknown_options:
+        _warn_unknown(unknown_options)
+    run = _RUNNERS.get("hybr") or _runner("hybr")
+    (x, fvec, fjac, r, qtf, status, nfev, njev, fnorm0, fnorm,
+     maxfev) = run(func, x0, args, jac, col_deriv, xtol, maxfev, band, eps,
+                   factor, diag)
     if status == 1:
-        limit = _residual_limit(raw.get("fnorm0", fnorm), xtol)
+        message = "The solution converged."
+        # _residual_limit, inline (this runs on every solve)
+        limit = math.sqrt(max(xtol, _EPS)) * max(1.0, fnorm0)
         if not fnorm <= limit:
             status, message = NOT_A_ROOT, _not_a_root_message(fnorm, limit)
-    result = _result_class()(x=raw["x"], success=status == 1, status=status,
-                            method="hybr", fun=raw["fun"], nfev=raw["nfev"],
-                            fjac=raw["fjac"], r=raw["r"], qtf=raw["qtf"],
-                            message=message)
-    if raw.get("njev") is not None:
-        result["njev"] = raw["njev"]
-    return result
+    else:
+        message = _hybr_message(status, xtol, maxfev)
+    result = {"x": x, "success": status == 1, "status": status,
+              "method": "hybr", "fun": fvec, "nfev": nfev, "fjac": fjac,
+              "r": r, "qtf": qtf, "message": message}
+    if jac is not None:
+        result["njev"] = njev
+    return _result_class()(result)
 
 
 def _root_leastsq(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
@@ -257,31 +263,28 @@ def _root_leastsq(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     sqrt(xtol) * max(1, ||f(x0)||_2)`` (status 10 otherwise); status 9
     means the function returned nan or inf (SciPy reports success there).
     """
-    from ._lm import solve_lm
-
-    _warn_unknown(unknown_options)
-    raw = solve_lm(fun, x0, args=args, jac=jac, col_deriv=col_deriv,
-                   xtol=xtol, ftol=ftol, gtol=gtol, maxiter=maxiter, eps=eps,
-                   factor=factor, diag=diag)
-    status = raw["status"]
-    n, m = raw["x"].size, raw["fun"].size
+    if unknown_options:
+        _warn_unknown(unknown_options)
+    run = _RUNNERS.get("lm") or _runner("lm")
+    (x, fvec, fjac, ipvt, qtf, cov_x, status, nfev, njev, fnorm0,
+     fnorm) = run(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter,
+                  eps, factor, diag)
+    n = x.size
     maxfev = maxiter or (100 if jac is not None else 200) * (n + 1)
     message = _lm_message(status, ftol, xtol, gtol, maxfev)
-    success = status in (1, 2, 3, 4)
-    fnorm = _norm(raw["fun"])
-    if success and m == n:
-        limit = _residual_limit(raw.get("fnorm0", fnorm), xtol)
+    success = 1 <= status <= 4
+    if success and fvec.size == n:
+        limit = _residual_limit(fnorm0, xtol)
         if not fnorm <= limit:
             success = False
             status, message = NOT_A_ROOT, _not_a_root_message(fnorm, limit)
-    result = _result_class()(x=raw["x"], message=message, status=status,
-                            success=success, cov_x=raw["cov_x"],
-                            fun=raw["fun"], method="lm", nfev=raw["nfev"],
-                            fjac=raw["fjac"], ipvt=raw["ipvt"],
-                            qtf=raw["qtf"])
-    if raw.get("njev") is not None:
-        result["njev"] = raw["njev"]
-    return result
+    result = {"x": x, "message": message, "status": status,
+              "success": success, "cov_x": cov_x, "fun": fvec,
+              "method": "lm", "nfev": nfev, "fjac": fjac, "ipvt": ipvt,
+              "qtf": qtf}
+    if jac is not None:
+        result["njev"] = njev
+    return _result_class()(result)
 
 
 _SOLVERS = {"hybr": _root_hybr, "lm": _root_leastsq}

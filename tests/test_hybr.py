@@ -16,9 +16,10 @@ from scipy.optimize import _minpack, root
 from scipy.optimize._minpack_py import _root_hybr
 
 from fastopt._hybr import solve_hybr
+from mgh_problems import SQUARE_SYSTEMS, complex_step_jac, rosenbrock, wood
 from fastopt._kernels import hybrd as H
-from fastopt._kernels.minpack_qr import (enorm, qform, qrfac, r1mpyq,
-                                         r1updt, packed_index)
+from fastopt._kernels.minpack_qr import (enorm, fill_point, qform, qrfac,
+                                         r1mpyq, r1updt, packed_index)
 
 
 # --------------------------------------------------------------------------
@@ -135,144 +136,7 @@ def test_r1updt_reports_singular():
 # complex-step derivative (exact to rounding; both solvers get the same).
 # --------------------------------------------------------------------------
 
-def rosenbrock(x):
-    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
-
-
-def powell_singular(x):
-    return np.array([x[0] + 10.0 * x[1], np.sqrt(5.0) * (x[2] - x[3]),
-                     (x[1] - 2.0 * x[2]) ** 2,
-                     np.sqrt(10.0) * (x[0] - x[3]) ** 2])
-
-
-def powell_badly_scaled(x):
-    return np.array([1e4 * x[0] * x[1] - 1.0,
-                     np.exp(-x[0]) + np.exp(-x[1]) - 1.0001])
-
-
-def wood(x):
-    t1 = x[1] - x[0] ** 2
-    t2 = x[3] - x[2] ** 2
-    return np.array([-200.0 * x[0] * t1 - (1.0 - x[0]),
-                     200.0 * t1 + 20.2 * (x[1] - 1.0) + 19.8 * (x[3] - 1.0),
-                     -180.0 * x[2] * t2 - (1.0 - x[2]),
-                     180.0 * t2 + 20.2 * (x[3] - 1.0) + 19.8 * (x[1] - 1.0)])
-
-
-def helical_valley(x):
-    tpi = 8.0 * np.arctan(1.0)
-    if x[0].real > 0:
-        theta = np.arctan(x[1] / x[0]) / tpi
-    elif x[0].real < 0:
-        theta = np.arctan(x[1] / x[0]) / tpi + 0.5
-    else:
-        theta = 0.25 * np.sign(x[1].real) + 0 * x[1]
-    return np.array([10.0 * (x[2] - 10.0 * theta),
-                     10.0 * (np.sqrt(x[0] ** 2 + x[1] ** 2) - 1.0), x[2]])
-
-
-def watson(x):
-    n = x.size
-    f = np.zeros(n, dtype=x.dtype)
-    for i in range(1, 30):
-        ti = i / 29.0
-        sum1 = 0.0 * x[0]
-        temp = 1.0
-        for j in range(1, n):
-            sum1 = sum1 + j * temp * x[j]
-            temp *= ti
-        sum2 = 0.0 * x[0]
-        temp = 1.0
-        for j in range(n):
-            sum2 = sum2 + temp * x[j]
-            temp *= ti
-        temp1 = sum1 - sum2 ** 2 - 1.0
-        temp2 = 2.0 * ti * sum2
-        temp = 1.0 / ti
-        for k in range(n):
-            f[k] = f[k] + temp * (k - temp2) * temp1
-            temp *= ti
-    temp = x[1] - x[0] ** 2 - 1.0
-    f[0] = f[0] + x[0] * (1.0 - 2.0 * temp)
-    f[1] = f[1] + temp
-    return f
-
-
-def trigonometric(x):
-    n = x.size
-    i = np.arange(1, n + 1)
-    return n - np.sum(np.cos(x)) + i * (1.0 - np.cos(x)) - np.sin(x)
-
-
-def _grid(n):
-    h = 1.0 / (n + 1)
-    return h, h * np.arange(1, n + 1)
-
-
-def boundary_value(x):
-    n = x.size
-    h, t = _grid(n)
-    xp = np.concatenate([np.zeros(1, x.dtype), x, np.zeros(1, x.dtype)])
-    return (2.0 * x - xp[:-2] - xp[2:]
-            + h * h * (x + t + 1.0) ** 3 / 2.0)
-
-
-def integral_equation(x):
-    n = x.size
-    h, t = _grid(n)
-    c = (x + t + 1.0) ** 3
-    f = np.empty(n, dtype=x.dtype)
-    for i in range(n):
-        s1 = np.sum(t[:i + 1] * c[:i + 1])
-        s2 = np.sum((1.0 - t[i + 1:]) * c[i + 1:])
-        f[i] = x[i] + h * ((1.0 - t[i]) * s1 + t[i] * s2) / 2.0
-    return f
-
-
-def extended_rosenbrock(x):
-    f = np.empty_like(x)
-    f[0::2] = 10.0 * (x[1::2] - x[0::2] ** 2)
-    f[1::2] = 1.0 - x[0::2]
-    return f
-
-
-def broyden_tridiagonal(x):
-    xp = np.concatenate([np.zeros(1, x.dtype), x, np.zeros(1, x.dtype)])
-    return (3.0 - 2.0 * x) * x - xp[:-2] - 2.0 * xp[2:] + 1.0
-
-
-def broyden_banded(x):
-    n = x.size
-    f = np.empty(n, dtype=x.dtype)
-    for i in range(n):
-        s = 0.0 * x[0]
-        for j in range(max(0, i - 5), min(n, i + 2)):
-            if j != i:
-                s = s + x[j] * (1.0 + x[j])
-        f[i] = x[i] * (2.0 + 5.0 * x[i] ** 2) + 1.0 - s
-    return f
-
-
-def _bvp_start(n):
-    _, t = _grid(n)
-    return t * (t - 1.0)
-
-
-CATALOGUE = {
-    "rosenbrock": (rosenbrock, np.array([-1.2, 1.0])),
-    "powell_singular": (powell_singular, np.array([3.0, -1.0, 0.0, 1.0])),
-    "powell_badly_scaled": (powell_badly_scaled, np.array([0.0, 1.0])),
-    "wood": (wood, np.array([-3.0, -1.0, -3.0, -1.0])),
-    "helical_valley": (helical_valley, np.array([-1.0, 0.0, 0.0])),
-    "watson6": (watson, np.zeros(6)),
-    "trigonometric": (trigonometric, np.full(10, 0.1)),
-    "boundary_value": (boundary_value, _bvp_start(10)),
-    "integral_equation": (integral_equation, _bvp_start(10)),
-    "extended_rosenbrock": (extended_rosenbrock,
-                            np.tile([-1.2, 1.0], 5)),
-    "broyden_tridiagonal": (broyden_tridiagonal, -np.ones(10)),
-    "broyden_banded": (broyden_banded, -np.ones(10)),
-}
+CATALOGUE = SQUARE_SYSTEMS
 SCALES = [1.0, 10.0, 100.0]
 
 
@@ -283,20 +147,6 @@ def _start(x0, scale):
     if not np.any(x0):
         return np.full_like(x0, scale)
     return scale * x0
-
-
-def complex_step_jac(fun):
-    def jac(x, *args):
-        n = x.size
-        J = np.empty((n, n))
-        h = 1e-30
-        for j in range(n):
-            z = x.astype(complex)
-            z[j] += 1j * h
-            J[:, j] = fun(z, *args).imag / h
-        return J
-    jac.__name__ = fun.__name__ + "_jac"
-    return jac
 
 
 def _scipy(fun, x0, jac=None, band=None, **kw):
@@ -829,3 +679,27 @@ def test_compiled_result_arrays_are_independent_of_python_path():
         assert ours[key].flags.c_contiguous
     assert ours["nfev"] == py["nfev"] and ours["status"] == py["status"]
     assert ours["fnorm0"] == py["fnorm0"]
+
+
+@njit
+def _fill_twice(src, keep):
+    xs = np.zeros(2)
+    xs = fill_point(xs, src, 0, 2)
+    first = xs.ctypes.data
+    kept = xs if keep else np.zeros(2)
+    xs = fill_point(xs, src, 2, 2)
+    return kept, xs, first == xs.ctypes.data
+
+
+def test_fill_point_reuses_the_array_unless_someone_keeps_it():
+    # The compiled drivers hand the user's function one reused point array
+    # (fill_point); a function that keeps a reference to it must keep its
+    # values, as with a fresh copy per call.
+    src = np.array([1.0, 2.0, 3.0, 4.0])
+    kept, xs, same = _fill_twice(src, True)
+    assert not same
+    assert_array_equal(kept, [1.0, 2.0])
+    assert_array_equal(xs, [3.0, 4.0])
+    _, xs, same = _fill_twice(src, False)
+    assert same
+    assert_array_equal(xs, [3.0, 4.0])

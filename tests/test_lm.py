@@ -12,170 +12,17 @@ from scipy.optimize import leastsq, root
 
 from fastopt._kernels import lmdif as L
 from fastopt._lm import solve_lm
+from mgh_problems import (BARD_Y, LIN_A, LIN_B, bard, bard_jac, box3d, box3d_jac, boundary_value,
+                          boundary_value_jac, broyden_tridiagonal,
+                          broyden_tridiagonal_jac, bvp_start,
+                          extended_rosenbrock, helical_valley, linear,
+                          linear_jac, osborne1, osborne1_jac,
+                          powell_badly_scaled, powell_badly_scaled_jac,
+                          powell_singular, powell_singular_jac, rosenbrock,
+                          rosenbrock_jac, trigonometric, wood_ls)
 
 # ---------------------------------------------------------------------------
-# Test problems (Moré, Garbow, Hillstrom 1981), residual and Jacobian.
-
-
-def rosenbrock(x):
-    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0]])
-
-
-def rosenbrock_jac(x):
-    return np.array([[-20.0 * x[0], 10.0], [-1.0, 0.0]])
-
-
-def powell_singular(x):
-    return np.array([x[0] + 10.0 * x[1], math.sqrt(5.0) * (x[2] - x[3]),
-                     (x[1] - 2.0 * x[2]) ** 2,
-                     math.sqrt(10.0) * (x[0] - x[3]) ** 2])
-
-
-def powell_singular_jac(x):
-    s5, s10 = math.sqrt(5.0), math.sqrt(10.0)
-    a = 2.0 * (x[1] - 2.0 * x[2])
-    b = 2.0 * s10 * (x[0] - x[3])
-    return np.array([[1.0, 10.0, 0.0, 0.0], [0.0, 0.0, s5, -s5],
-                     [0.0, a, -2.0 * a, 0.0], [b, 0.0, 0.0, -b]])
-
-
-def powell_badly_scaled(x):
-    return np.array([1e4 * x[0] * x[1] - 1.0,
-                     math.exp(-x[0]) + math.exp(-x[1]) - 1.0001])
-
-
-def powell_badly_scaled_jac(x):
-    return np.array([[1e4 * x[1], 1e4 * x[0]],
-                     [-math.exp(-x[0]), -math.exp(-x[1])]])
-
-
-def wood(x):
-    return np.array([10.0 * (x[1] - x[0] ** 2), 1.0 - x[0],
-                     math.sqrt(90.0) * (x[3] - x[2] ** 2), 1.0 - x[2],
-                     math.sqrt(10.0) * (x[1] + x[3] - 2.0),
-                     (x[1] - x[3]) / math.sqrt(10.0)])
-
-
-def helical_valley(x):
-    if x[0] > 0:
-        theta = math.atan(x[1] / x[0]) / (2 * math.pi)
-    elif x[0] < 0:
-        theta = math.atan(x[1] / x[0]) / (2 * math.pi) + 0.5
-    else:
-        theta = 0.25 if x[1] >= 0 else -0.25
-    return np.array([10.0 * (x[2] - 10.0 * theta),
-                     10.0 * (math.hypot(x[0], x[1]) - 1.0), x[2]])
-
-
-def trigonometric(x):
-    n = x.size
-    c = np.cos(x)
-    return n - c.sum() + np.arange(1, n + 1) * (1.0 - c) - np.sin(x)
-
-
-def discrete_bv(x):
-    n = x.size
-    h = 1.0 / (n + 1)
-    t = np.arange(1, n + 1) * h
-    xp = np.concatenate(([0.0], x, [0.0]))
-    return (2.0 * x - xp[:-2] - xp[2:]
-            + h * h * (x + t + 1.0) ** 3 / 2.0)
-
-
-def discrete_bv_jac(x):
-    n = x.size
-    h = 1.0 / (n + 1)
-    t = np.arange(1, n + 1) * h
-    J = np.diag(2.0 + 1.5 * h * h * (x + t + 1.0) ** 2)
-    J -= np.eye(n, k=1) + np.eye(n, k=-1)
-    return J
-
-
-def ext_rosenbrock(x):
-    f = np.empty_like(x)
-    f[0::2] = 10.0 * (x[1::2] - x[0::2] ** 2)
-    f[1::2] = 1.0 - x[0::2]
-    return f
-
-
-def broyden_tridiagonal(x):
-    xp = np.concatenate(([0.0], x, [0.0]))
-    return (3.0 - 2.0 * x) * x - xp[:-2] - 2.0 * xp[2:] + 1.0
-
-
-def broyden_tridiagonal_jac(x):
-    n = x.size
-    return (np.diag(3.0 - 4.0 * x) - np.eye(n, k=-1)
-            - 2.0 * np.eye(n, k=1))
-
-
-BOX_T = 0.1 * np.arange(1, 11)
-
-
-def box3d(x):
-    t = BOX_T
-    return (np.exp(-t * x[0]) - np.exp(-t * x[1])
-            - x[2] * (np.exp(-t) - np.exp(-10.0 * t)))
-
-
-def box3d_jac(x):
-    t = BOX_T
-    return np.column_stack((-t * np.exp(-t * x[0]), t * np.exp(-t * x[1]),
-                            -(np.exp(-t) - np.exp(-10.0 * t))))
-
-
-BARD_Y = np.array([0.14, 0.18, 0.22, 0.25, 0.29, 0.32, 0.35, 0.39, 0.37,
-                   0.58, 0.73, 0.96, 1.34, 2.10, 4.39])
-
-
-def bard(x, y=BARD_Y):
-    u = np.arange(1.0, 16.0)
-    v = 16.0 - u
-    w = np.minimum(u, v)
-    return y - (x[0] + u / (v * x[1] + w * x[2]))
-
-
-def bard_jac(x, y=BARD_Y):
-    u = np.arange(1.0, 16.0)
-    v = 16.0 - u
-    w = np.minimum(u, v)
-    d = (v * x[1] + w * x[2]) ** 2
-    return np.column_stack((-np.ones(15), u * v / d, u * w / d))
-
-
-OSB_Y = np.array([0.844, 0.908, 0.932, 0.936, 0.925, 0.908, 0.881, 0.850,
-                  0.818, 0.784, 0.751, 0.718, 0.685, 0.658, 0.628, 0.603,
-                  0.580, 0.558, 0.538, 0.522, 0.506, 0.490, 0.478, 0.467,
-                  0.457, 0.448, 0.438, 0.431, 0.424, 0.420, 0.414, 0.411,
-                  0.406])
-
-
-def osborne1(x):
-    t = 10.0 * np.arange(33)
-    return OSB_Y - (x[0] + x[1] * np.exp(-t * x[3])
-                    + x[2] * np.exp(-t * x[4]))
-
-
-def osborne1_jac(x):
-    t = 10.0 * np.arange(33)
-    e4, e5 = np.exp(-t * x[3]), np.exp(-t * x[4])
-    return -np.column_stack((np.ones(33), e4, e5, -t * x[1] * e4,
-                             -t * x[2] * e5))
-
-
-_rng = np.random.default_rng(1234)
-LIN_A = _rng.standard_normal((20, 4))
-LIN_XSTAR = np.array([1.0, -2.0, 0.5, 3.0])
-LIN_B = LIN_A @ LIN_XSTAR + 0.01 * _rng.standard_normal(20)
-
-
-def linear(x):
-    return LIN_A @ x - LIN_B
-
-
-def linear_jac(x):
-    return LIN_A.copy()
-
+# Test problems (Moré, Garbow, Hillstrom 1981): tests/mgh_problems.py.
 
 # name: (fun, jac or None, standard start)
 SQUARE = {
@@ -186,14 +33,13 @@ SQUARE = {
                             [0.0, 1.0]),
     "helical_valley": (helical_valley, None, [-1.0, 0.0, 0.0]),
     "trigonometric": (trigonometric, None, np.full(10, 0.1)),
-    "discrete_bv": (discrete_bv, discrete_bv_jac,
-                    (lambda t: t * (t - 1.0))(np.arange(1, 11) / 11.0)),
-    "ext_rosenbrock": (ext_rosenbrock, None, np.tile([-1.2, 1.0], 5)),
+    "discrete_bv": (boundary_value, boundary_value_jac, bvp_start(10)),
+    "ext_rosenbrock": (extended_rosenbrock, None, np.tile([-1.2, 1.0], 5)),
     "broyden_tridiagonal": (broyden_tridiagonal, broyden_tridiagonal_jac,
                             -np.ones(10)),
 }
 OVERDETERMINED = {
-    "wood": (wood, None, [-3.0, -1.0, -3.0, -1.0]),
+    "wood": (wood_ls, None, [-3.0, -1.0, -3.0, -1.0]),
     "box3d": (box3d, box3d_jac, [0.0, 10.0, 20.0]),
     "bard": (bard, bard_jac, [1.0, 1.0, 1.0]),
     "osborne1": (osborne1, osborne1_jac, [0.5, 1.5, -1.0, 0.01, 0.02]),
@@ -282,6 +128,50 @@ def test_root_lm_and_outputs_small_case():
     assert_allclose(ours["fnorm0"], np.linalg.norm(rosenbrock(x0)),
                     rtol=1e-15)
     assert solve_lm(jit_rosenbrock, x0)["fnorm0"] == ours["fnorm0"]
+
+
+def _float32(fun):
+    # fun with float32 input and output, as a float32 model would be
+    def f32(x, *args):
+        return np.asarray(fun(np.asarray(x, dtype=np.float32), *args),
+                          dtype=np.float32)
+    f32.__name__ = fun.__name__ + "_f32"
+    return f32
+
+
+F32_EPS = float(np.finfo(np.float32).eps)
+
+
+@pytest.mark.parametrize("name,use_jac,eps", [
+    ("rosenbrock", False, 0.0), ("rosenbrock", False, F32_EPS),
+    ("rosenbrock", True, 0.0), ("bard", False, F32_EPS),
+    ("bard", True, 0.0), ("box3d", False, 0.0), ("box3d", False, F32_EPS)])
+def test_float32_functions_match_scipy(name, use_jac, eps):
+    # The Python driver converts float32 values (and Jacobians) to float64
+    # as SciPy's MINPACK wrapper does, and root's lm keeps eps = 0 (float64
+    # steps) for any dtype, as SciPy's root does: the same arithmetic, so
+    # the status and count are equal and x agrees to rounding (rtol 1e-10).
+    fun, jac, x0 = CATALOGUE[name]
+    f32 = _float32(fun)
+    j32 = _float32(jac) if use_jac else None
+    x0 = np.asarray(x0, dtype=np.float32)
+    ours = solve_lm(f32, x0, jac=j32, eps=eps)
+    theirs = root(f32, x0, method="lm", jac=j32, options={"eps": eps})
+    assert ours["status"] == theirs.status
+    assert ours["nfev"] + 2 == theirs.nfev
+    assert ours["x"].dtype == theirs.x.dtype == np.float64
+    assert ours["fun"].dtype == np.float64
+    assert_allclose(ours["x"], theirs.x, rtol=1e-10, atol=1e-12)
+    assert_allclose(ours["fun"], theirs.fun, rtol=1e-6, atol=1e-7)
+    if use_jac or eps > 0.0:
+        # With a Jacobian, or steps fit for float32 values, the answer is
+        # the float64 problem's to float32 accuracy (2e-3, with the
+        # conditioning of these fits).  (With float64 steps the
+        # differences of float32 values are mostly 0 and the iteration may
+        # stall at once, in SciPy as here.)
+        reference = solve_lm(fun, np.asarray(x0, dtype=np.float64),
+                             jac=jac)
+        assert_allclose(ours["x"], reference["x"], rtol=2e-3, atol=2e-3)
 
 
 @pytest.mark.parametrize("use_jac", [False, True])

@@ -60,8 +60,8 @@ def _kernels():
 # (see fastopt._kernels._jit).
 DRIVERS = {"dense.dense_difference", "dense.dense_difference_cs",
            "sparse.sparse_difference", "sparse.sparse_difference_cs",
-           "hybrd.hybr_solve", "lmdif.lm_solve", "lmdif._evaluate",
-           "lmdif._jacobian_values"}
+           "hybrd.hybr_solve", "hybrd._solve_generic", "lmdif.lm_solve",
+           "lmdif._solve_generic"}
 
 
 @pytest.mark.parametrize("name,kernel", list(_kernels()),

@@ -219,3 +219,40 @@ def test_compiled_root_from_users_njit_loop():
                 compiled.root_lm(no_root, np.array([1.0]), (), 1.49e-8,
                                  1.49e-8, 0)[4])
     assert solve_no_root() == (False, False)
+
+
+@njit
+def _returns_its_argument(x):
+    return x
+
+
+@njit
+def _overwrites_its_argument(x):
+    f = x * x - 4.0
+    x[:] = 99.0
+    return f
+
+
+def _py_overwrites(x):
+    f = x * x - 4.0
+    x[:] = 99.0
+    return f
+
+
+@pytest.mark.parametrize("method", ["hybr", "lm"])
+def test_njit_function_may_return_or_overwrite_its_argument(method):
+    # The compiled drivers reuse one point array between calls: a function
+    # returning it, or writing to it, must not disturb the iteration (the
+    # answers are the Python path's, exactly).
+    x0 = np.array([1.0, 3.0])
+    ours = root(_returns_its_argument, x0, method=method)
+    python = root(lambda x: x, x0, method=method)
+    assert ours.success and python.success
+    assert_allclose(ours.x, python.x, rtol=0, atol=0)
+    assert ours.nfev == python.nfev
+    ours = root(_overwrites_its_argument, x0, method=method)
+    python = root(_py_overwrites, x0, method=method)
+    assert ours.success
+    assert_allclose(ours.x, [2.0, 2.0], rtol=1e-8)
+    assert_allclose(ours.x, python.x, rtol=0, atol=0)
+    assert ours.nfev == python.nfev

@@ -73,18 +73,19 @@ Status codes (``iw[I_STATUS]`` once ``DONE``)
 """
 import numpy as np
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from numba import njit
 
 from ._jit import OPTIONS, driver, kernel
 from .funcptr import as_function, as_function_returning
-from .minpack_qr import RDWARF, RGIANT
+from .minpack_qr import enorm_at, fill_point
 
-__all__ = ["hybr_start", "hybr_advance", "hybr_layout", "hybr_result",
-           "hybr_solve", "hybrd_at", "hybrj_at",
-           "hybr_block", "hybr_advance_f", "EVALUATE_F", "EVALUATE_JAC", "EVALUATE_BLOCK",
-           "DONE", "IW_SIZE", "NSCALAR"]
+__all__ = ["hybr_start", "hybr_init", "hybr_advance", "hybr_layout",
+           "hybr_result", "hybr_packed", "hybr_solve", "hybrd_at", "hybrj_at",
+           "hybr_block", "hybr_advance_f", "hybr_step", "entry_point", "EVALUATE_F",
+           "EVALUATE_JAC", "EVALUATE_BLOCK", "DONE", "IW_SIZE", "NSCALAR"]
 
 # actions
 DONE = 0
@@ -210,41 +211,6 @@ def _views(iw, rw):
 # than the arithmetic.  The arithmetic, and its order, is MINPACK's.
 
 @_inline
-def enorm_at(a, start, stride, count):
-    """:func:`~fastopt._kernels.minpack_qr.enorm` of ``a[start::stride]``
-    (``count`` entries), with the same operations in the same order."""
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    x1max = 0.0
-    x3max = 0.0
-    agiant = RGIANT / count if count > 0 else RGIANT
-    for k in range(count):
-        xabs = abs(a[start + k * stride])
-        if xabs > RDWARF and xabs < agiant:
-            s2 += xabs * xabs
-        elif xabs <= RDWARF:
-            if xabs > x3max:
-                s3 = 1.0 + s3 * (x3max / xabs) ** 2
-                x3max = xabs
-            elif xabs != 0.0:
-                s3 += (xabs / x3max) ** 2
-        else:
-            if xabs > x1max:
-                s1 = 1.0 + s1 * (x1max / xabs) ** 2
-                x1max = xabs
-            else:
-                s1 += (xabs / x1max) ** 2
-    if s1 != 0.0:
-        return x1max * np.sqrt(s1 + (s2 / x1max) / x1max)
-    if s2 != 0.0:
-        if s2 >= x3max:
-            return np.sqrt(s2 * (1.0 + (x3max / s2) * (x3max * s3)))
-        return np.sqrt(x3max * ((s2 / x3max) + (x3max * s3)))
-    return x3max * np.sqrt(s3)
-
-
-@_inline
 def _finite_at(rw, start, count):
     for i in range(start, start + count):
         if not np.isfinite(rw[i]):
@@ -295,13 +261,23 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
         first action: EVALUATE_F at ``x0``, or DONE with status 0.
     """
     n = x0.size
-    iw = np.zeros(IW_SIZE, np.int64)
     nblock = 0
     if block and not use_jac and n > 0:
         nblock = max(min(ml + mu + 1, n), 1)
+    iw = np.zeros(IW_SIZE, np.int64)
+    rw = np.zeros(hybr_layout(max(n, 0), nblock)[-1])
+    _start_into(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+                diag, use_jac, col_deriv, block)
+    return iw, rw
+
+
+@_inline
+def _start_into(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+                diag, use_jac, col_deriv, block):
+    # hybr_start's initialisation of the zeroed iw and rw.
+    n = x0.size
+    if block and not use_jac and n > 0:
         iw[I_BLOCK] = 1
-    total = hybr_layout(max(n, 0), nblock)[-1]
-    rw = np.zeros(total)
     iw[I_N] = n
     iw[I_ML] = ml
     iw[I_MU] = mu
@@ -317,7 +293,7 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
     rw[R_EPS] = np.sqrt(max(epsfcn, EPSMCH))
     if n <= 0:
         _finish(iw, 0)
-        return iw, rw
+        return
     ox = NSCALAR
     od = ox + 2 * n
     oe = ox + 8 * n
@@ -336,11 +312,10 @@ def hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
                     bad = True
     if bad:
         _finish(iw, 0)
-        return iw, rw
+        return
     iw[I_MSUM] = min(ml + mu + 1, n)
     iw[I_PHASE] = P_F0
     iw[I_ACTION] = EVALUATE_F
-    return iw, rw
 
 
 @_inline
@@ -957,15 +932,107 @@ def _hybr_advance_f(iw, rw, fval):
 
 
 hybr_advance_f = njit(
-    types.int64(types.int64[::1], types.float64[::1], types.float64[::1]),
+    types.int64(types.int64[::1], types.float64[::1], types.float64[:]),
     **OPTIONS)(_hybr_advance_f)
 _hybr_advance_f.__doc__ = hybr_advance_f.__doc__ = """:func:`hybr_advance` after EVALUATE_F or
-EVALUATE_BLOCK, for Python drivers: compiled only for C-contiguous
-float64 vectors and never for other types, so that any other value makes
-the call raise TypeError at once (the caller then converts it); returns
--1, leaving the state untouched, if ``fval`` does not have n entries
-(after EVALUATE_F) or the action was another one."""
+EVALUATE_BLOCK, for Python drivers: compiled for one signature only (float64
+vectors, ``fval`` of any stride), so that a Python driver can call its
+compiled entry point directly (see :func:`entry_point`); returns -1,
+leaving the state untouched, if ``fval`` does not have n entries (after
+EVALUATE_F) or the action was another one."""
 hybr_advance_f.disable_compile()
+
+
+def _tail_codegen(dtype):
+    # base[start:start + size] of a C float64 vector as a C vector of
+    # ``dtype`` (same itemsize), without a meminfo (see _borrow).
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        out = context.make_array(signature.return_type)(context, builder)
+        data = builder.bitcast(builder.gep(src.data, [args[1]]),
+                               context.get_value_type(dtype).as_pointer())
+        intp_t = context.get_value_type(types.intp)
+        eight = context.get_constant(types.intp, 8)
+        context.populate_array(
+            out, data=data, shape=cgutils.pack_array(builder, [args[2]], intp_t),
+            strides=cgutils.pack_array(builder, [eight], intp_t),
+            itemsize=eight, meminfo=None, parent=None)
+        return out._getvalue()
+    return codegen
+
+
+def _check_state(base):
+    return (isinstance(base, types.Array) and base.layout == "C"
+            and base.dtype == types.float64 and base.ndim == 1)
+
+
+@intrinsic
+def _borrow_ints(typingctx, base, start, size):
+    # state[start:start + size] reinterpreted as int64 (hybr_step's iw).
+    if not _check_state(base):
+        return None
+    return (types.Array(types.int64, 1, "C")(base, types.intp, types.intp),
+            _tail_codegen(types.int64))
+
+
+@intrinsic
+def _borrow_floats(typingctx, base, start, size):
+    # state[start:start + size] (hybr_step's rw).
+    if not _check_state(base):
+        return None
+    return (types.Array(types.float64, 1, "C")(base, types.intp,
+                                                types.intp),
+            _tail_codegen(types.float64))
+
+
+def _hybr_step(state, fval):
+    # See hybr_step.
+    iw = _borrow_ints(state, 0, IW_SIZE)
+    rw = _borrow_floats(state, IW_SIZE, state.size - IW_SIZE)
+    return hybr_advance_f(iw, rw, fval)
+
+
+hybr_step = njit(types.int64(types.float64[::1], types.float64[:]),
+                 **OPTIONS)(_hybr_step)
+_hybr_step.__doc__ = hybr_step.__doc__ = """:func:`hybr_advance_f` on a
+one-array state: ``state`` (float64) holds ``iw`` in its first IW_SIZE
+entries (as int64 bit patterns: ``iw = state[:IW_SIZE].view(np.int64)``)
+and ``rw`` after them (``rw = state[IW_SIZE:]``).  One array argument less
+to convert per call, for Python drivers calling its compiled entry."""
+hybr_step.disable_compile()
+
+
+def entry_point(dispatcher):
+    """The compiled entry of a kernel compiled for exactly one signature,
+    callable from Python without numba's argument-type dispatch (a third of
+    the cost of a small call).  It converts its arguments by that
+    signature without checking array dtypes or dimensions: the caller must
+    pass exactly the declared types."""
+    (signature,) = dispatcher.signatures
+    return dispatcher.overloads[signature].entry_point
+
+
+@kernel
+def hybr_init(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
+              use_jac, col_deriv, block):
+    """:func:`hybr_start` into given arrays: ``iw`` (int64, IW_SIZE) and
+    ``rw`` (float64, of the size :func:`hybr_layout` gives, with ``nblock
+    = max(min(ml + mu + 1, n), 1)`` if ``block``), both zeroed; returns the
+    first action."""
+    _start_into(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+                diag, use_jac, col_deriv, block)
+    return iw[I_ACTION]
+
+
+@kernel
+def hybr_packed(iw, rw):
+    """The final state as :func:`hybrd_at` returns it: ``(out, fnorm0,
+    fnorm, status, nfev, njev, 0, 0)``."""
+    info = np.zeros(5, np.int64)
+    info[0] = iw[I_STATUS]
+    info[1] = iw[I_NFEV]
+    info[2] = iw[I_NJEV]
+    return _packed_result(iw, rw, info)
 
 
 @kernel
@@ -1004,7 +1071,7 @@ def _ov_jac_value(jac, x, args):
     return lambda jac, x, args: jac(x, *args)
 
 
-@kernel
+@_inline
 def _take_f(iw, rw, f, info, first):
     # f(xe) from a compiled driver into wa4; False (and the state DONE
     # with status 7 or 8) if it has the wrong size.
@@ -1020,7 +1087,7 @@ def _take_f(iw, rw, f, info, first):
     return True
 
 
-@kernel
+@_inline
 def _take_jac(iw, rw, J, info):
     # The Jacobian from a compiled driver into fjac; False (and the state
     # DONE with status 9) if it is not n-by-n.
@@ -1043,11 +1110,45 @@ def _take_jac(iw, rw, J, info):
     return True
 
 
-@kernel
-def _end_info(iw, info):
+def _iterate(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
+             mode, diag, use_jac, col_deriv):
+    # The compiled iteration: the final state (iw, rw) and info (status,
+    # nfev, njev, and for status 7-9 the offending shape).  Compiled twice
+    # below: as a cached kernel for first-class functions (hybrd_at,
+    # hybrj_at) and as a driver for users' dispatchers (hybr_solve); one
+    # dispatcher serving both would make numba convert a dispatcher into
+    # the first-class function type.
+    iw, rw = hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+                        diag, use_jac, col_deriv)
+    n = max(x0.size, 0)
+    info = np.zeros(5, np.int64)
+    # Borrowed aliases (iw and rw stay alive: they are returned): passing
+    # them to the non-inlined _advance costs no reference counting.
+    biw = _borrow(iw)
+    brw = _borrow(rw)
+    oe = NSCALAR + 8 * n
+    # One point array reused across calls (see fill_point) instead of a
+    # copy of xe per call.
+    xs = np.empty(n)
+    action = iw[I_ACTION]
+    first = True
+    while action != DONE:
+        xs = fill_point(xs, brw, oe, n)
+        if action == EVALUATE_F:
+            if not _take_f(biw, brw, fun(xs, *args), info, first):
+                break
+            first = False
+        elif not _take_jac(biw, brw, _jac_value(jac, xs, args), info):
+            break
+        action = _advance(biw, brw)
     info[0] = iw[I_STATUS]
     info[1] = iw[I_NFEV]
     info[2] = iw[I_NJEV]
+    return iw, rw, info
+
+
+_solve = kernel(_iterate)
+_solve_generic = driver(_iterate)
 
 
 @driver
@@ -1067,63 +1168,21 @@ def hybr_solve(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
     fnorm0 : float
         ``||f(x0)||`` (0 if f(x0) was not evaluated or not finite).
     """
-    # The loop is repeated in _solve (used by hybrd_at and hybrj_at) on
-    # purpose: one kernel called from both with dispatchers and with
-    # first-class functions makes numba try to convert one into the other.
-    iw, rw = hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
-                        diag, use_jac, col_deriv)
-    n = x0.size
-    info = np.zeros(5, np.int64)
-    oe = NSCALAR + 8 * n
-    xe = rw[oe:oe + max(n, 0)]
-    action = iw[I_ACTION]
-    first = True
-    while action != DONE:
-        if action == EVALUATE_F:
-            if not _take_f(iw, rw, fun(xe.copy(), *args), info, first):
-                break
-            first = False
-        elif not _take_jac(iw, rw, _jac_value(jac, xe.copy(), args), info):
-            break
-        action = _advance(iw, rw)
-    _end_info(iw, info)
+    iw, rw, info = _solve_generic(fun, jac, args, x0, xtol, maxfev, ml, mu,
+                                  epsfcn, factor, mode, diag, use_jac,
+                                  col_deriv)
     x, fvec, fjac, r, qtf = hybr_result(iw, rw)
     return x, fvec, fjac, r, qtf, info, rw[R_FNORM0]
 
 
 @kernel
-def _solve(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
-           diag, use_jac, col_deriv):
-    # hybr_solve's iteration for first-class functions: returns the final
-    # state and info.
-    iw, rw = hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
-                        diag, use_jac, col_deriv)
-    n = x0.size
-    info = np.zeros(5, np.int64)
-    oe = NSCALAR + 8 * n
-    xe = rw[oe:oe + max(n, 0)]
-    action = iw[I_ACTION]
-    first = True
-    while action != DONE:
-        if action == EVALUATE_F:
-            if not _take_f(iw, rw, fun(xe.copy(), *args), info, first):
-                break
-            first = False
-        elif not _take_jac(iw, rw, _jac_value(jac, xe.copy(), args), info):
-            break
-        action = _advance(iw, rw)
-    _end_info(iw, info)
-    return iw, rw, info
-
-
-@kernel
 def _packed_result(iw, rw, info):
-    # One array for the Python layer (boxing one array is cheaper than
-    # six): x, fvec, fjac (Q^T, row-major), r, qtf, then fnorm0 and
-    # info[0:5] as floats.
+    # What the Python layer needs, cheap to box: one array (x, fvec, fjac
+    # as Q^T row-major, r, qtf) and scalars (fnorm0, ||f(x)||, status,
+    # nfev, njev, and the offending shape for status 7-9).
     n = max(iw[I_N], 0)
     nr = (n * (n + 1)) // 2
-    out = np.empty(4 * n + n * n + nr + 6)
+    out = np.empty(3 * n + n * n + nr)
     ox = NSCALAR
     of = ox + n
     oq = ox + 3 * n
@@ -1142,11 +1201,8 @@ def _packed_result(iw, rw, info):
     p += nr
     for j in range(n):
         out[p + j] = rw[oq + j]
-    p += n
-    out[p] = rw[R_FNORM0]
-    for k in range(5):
-        out[p + 1 + k] = info[k]
-    return out
+    return (out, rw[R_FNORM0], rw[R_FNORM], info[0], info[1], info[2],
+            info[3], info[4])
 
 
 @kernel
@@ -1156,10 +1212,12 @@ def hybrd_at(c_addr, jit_addr, args, x0, xtol, maxfev, ml, mu, epsfcn,
     the given addresses (see :mod:`fastopt._kernels.funcptr`): typed only
     on the type of ``args``, so compiled once and cached.
 
-    Returns one float64 array: x, fvec, fjac (as :func:`hybr_result`,
-    row-major), r, qtf, then ||f(x0)|| and the five entries of
-    :func:`hybr_solve`'s ``info``."""
-    fun = as_function(c_addr, jit_addr, x0.copy(), args)
+    Returns ``(out, fnorm0, fnorm, status, nfev, njev, shape0, shape1)``:
+    ``out`` is one float64 array holding x, fvec, fjac (as
+    :func:`hybr_result`, row-major), r and qtf; ``fnorm0`` and ``fnorm``
+    are ||f(x0)|| and ||f(x)||; the rest are :func:`hybr_solve`'s
+    ``info``."""
+    fun = as_function(c_addr, jit_addr, x0, args)
     iw, rw, info = _solve(fun, None, (args,), x0, xtol, maxfev, ml, mu,
                           epsfcn, factor, mode, diag, False, False)
     return _packed_result(iw, rw, info)
@@ -1171,9 +1229,9 @@ def hybrj_at(fc_addr, fjit_addr, jc_addr, jjit_addr, args, x0, xtol,
     """:func:`hybr_solve` with the analytic Jacobian, both functions given
     by their addresses (the Jacobian's adapter returns a C float64
     matrix); returns as :func:`hybrd_at`."""
-    fun = as_function(fc_addr, fjit_addr, x0.copy(), args)
+    fun = as_function(fc_addr, fjit_addr, x0, args)
     jac = as_function_returning(jc_addr, jjit_addr, np.empty((0, 0)),
-                                x0.copy(), args)
+                                x0, args)
     iw, rw, info = _solve(fun, jac, (args,), x0, xtol, maxfev, 0, 0, 0.0,
                           factor, mode, diag, True, col_deriv)
     return _packed_result(iw, rw, info)

@@ -100,15 +100,16 @@ import math
 import numpy as np
 from numba.core import cgutils, types
 from numba.core.errors import TypingError
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
 
 from ._jit import driver, kernel
 from .funcptr import as_function, as_function_returning
-from .minpack_qr import enorm, qrfac_into
+from .minpack_qr import enorm, fill_point, qrfac_into
 
 __all__ = ["EVALUATE_F", "EVALUATE_JAC", "EVALUATE_BLOCK", "DONE", "qrsolv",
            "lmpar", "lm_start", "lm_advance", "lm_solve", "lm_solve_at",
+           "lm_packed",
            "lm_covariance", "lm_offsets", "lm_view", "INFO_NONFINITE",
            "INFO_SIZE"]
 
@@ -836,22 +837,21 @@ def lm_advance(rw, iw, values):
     return _after_trial(rw, iw, o, values)
 
 
-@driver
-def _evaluate(fun, args, xe, m):
-    values = np.ascontiguousarray(fun(xe.copy(), *args)).astype(np.float64)
-    if values.size != m:
-        raise ValueError("The array returned by a function changed size "
-                         "between calls")
-    return values
+def _as_values(value):
+    pass
 
 
-@driver
-def _jacobian_values(jac, args, xe, m):
-    J = np.ascontiguousarray(jac(xe.copy(), *args)).astype(np.float64)
-    if J.size != m * xe.size:
-        raise ValueError("The Jacobian returned by `jac` has the wrong "
-                         "shape")
-    return J.ravel()
+@overload(_as_values)
+def _ov_as_values(value):
+    # A user's value as a C-contiguous float64 vector (itself if it is
+    # one, as the adapters of fastopt._compiled_fun return).
+    if (isinstance(value, types.Array) and value.dtype == types.float64
+            and value.layout == "C"):
+        if value.ndim == 1:
+            return lambda value: value
+        return lambda value: value.ravel()
+    return lambda value: np.ascontiguousarray(value).astype(
+        np.float64).ravel()
 
 
 @kernel
@@ -865,6 +865,62 @@ def _result(rw, iw, f0):
             rw[o[O_FJT]:o[O_FJT] + n * m].reshape((n, m)),
             iw[N_IW:N_IW + n], rw[o[O_QTF]:o[O_QTF] + n], iw[I_INFO],
             iw[I_NFEV], iw[I_NJEV], rw[R_FNORM0])
+
+
+def _iterate(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
+             maxfev, epsfcn, factor, diag):
+    # The compiled LM iteration: the final (rw, iw) and f(x0).  Compiled
+    # twice below, as a cached kernel for first-class functions
+    # (lm_solve_at) and as a driver for users' dispatchers (lm_solve): one
+    # dispatcher serving both would make numba convert a dispatcher into
+    # the first-class function type.
+    n = x0.size
+    # The point handed to the user's function: one array reused across
+    # calls (see fill_point).
+    xs = x0.copy()
+    f0 = _as_values(fun(xs, *args))
+    m = f0.size
+    rw, iw = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
+                      epsfcn, factor, diag)
+    # Borrowed aliases (rw and iw stay alive: they are returned): passing
+    # them to lm_advance costs no reference counting.
+    brw = _borrow1(rw, 0, rw.size)
+    biw = _borrow1(iw, 0, iw.size)
+    o = _offsets(n, m)
+    oxe = o[O_XE]
+    oxb = o[O_XB]
+    block = np.empty(0 if use_jac else n * m)
+    values = f0
+    while True:
+        action = lm_advance(brw, biw, values)
+        if action == EVALUATE_BLOCK:
+            for j in range(n):
+                xs = fill_point(xs, brw, oxb + j * n, n)
+                v = _as_values(fun(xs, *args))
+                if v.size != m:
+                    raise ValueError("The array returned by a function "
+                                     "changed size between calls")
+                for i in range(m):
+                    block[j * m + i] = v[i]
+            values = block
+        elif action == EVALUATE_F:
+            xs = fill_point(xs, brw, oxe, n)
+            values = _as_values(fun(xs, *args))
+            if values.size != m:
+                raise ValueError("The array returned by a function "
+                                 "changed size between calls")
+        elif action == EVALUATE_JAC:
+            xs = fill_point(xs, brw, oxe, n)
+            values = _as_values(jac(xs, *args))
+            if values.size != m * n:
+                raise ValueError("The Jacobian returned by `jac` has the "
+                                 "wrong shape")
+        else:
+            return rw, iw, f0
+
+
+_solve = kernel(_iterate)
+_solve_generic = driver(_iterate)
 
 
 @driver
@@ -886,30 +942,51 @@ def lm_solve(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
         If m < n, info is 0 and ``fvec`` has the m entries of f(x0).
         (The arrays are views of one work array.)
     """
-    f0 = np.ascontiguousarray(fun(x0.copy(), *args)).astype(np.float64)
-    m = f0.size
-    n = x0.size
-    rw, iw = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
-                      epsfcn, factor, diag)
+    rw, iw, f0 = _solve_generic(fun, jac, args, x0, use_jac, col_deriv,
+                                ftol, xtol, gtol, maxfev, epsfcn, factor,
+                                diag)
+    return _result(rw, iw, f0)
+
+
+@kernel
+def lm_packed(rw, iw):
+    """The final state for the Python layer, cheap to box: ``(out, ipvt,
+    info, nfev, njev, m, covok, fnorm0, fnorm)`` with ``out`` one float64
+    array holding x (n), fvec (m), fjac (n*m, the (n, m) ``fjt``), qtf (n)
+    and, if ``covok``, cov_x (n*n); ``ipvt`` int32, 0-based.  For m < n
+    only ``m`` is meaningful."""
+    n = iw[I_N]
+    m = max(iw[I_M], 0)
     o = _offsets(n, m)
-    xe = rw[o[O_XE]:o[O_XE] + n]
-    xb = rw[o[O_XB]:o[O_XB] + n * n].reshape((n, n))
-    block = np.empty(0 if use_jac else n * m)
-    values = f0
-    while True:
-        action = lm_advance(rw, iw, values)
-        if action == EVALUATE_BLOCK:
-            for j in range(n):
-                v = _evaluate(fun, args, xb[j], m)
-                for i in range(m):
-                    block[j * m + i] = v[i]
-            values = block
-        elif action == EVALUATE_F:
-            values = _evaluate(fun, args, xe, m)
-        elif action == EVALUATE_JAC:
-            values = _jacobian_values(jac, args, xe, m)
-        else:
-            return _result(rw, iw, f0)
+    covok = 0
+    info = iw[I_INFO]
+    if 1 <= info <= 4 and iw[I_COVOK] != 0:
+        covok = 1
+    size = n + m + n * m + n + covok * n * n
+    if m < n:
+        size = 0
+    out = np.empty(size)
+    ipvt = np.empty(n if m >= n else 0, np.int32)
+    if m >= n:
+        p = 0
+        for j in range(n):
+            out[p + j] = rw[o[O_X] + j]
+        p += n
+        for i in range(m):
+            out[p + i] = rw[o[O_FVEC] + i]
+        p += m
+        for k in range(n * m):
+            out[p + k] = rw[o[O_FJT] + k]
+        p += n * m
+        for j in range(n):
+            out[p + j] = rw[o[O_QTF] + j]
+        p += n
+        for k in range(covok * n * n):
+            out[p + k] = rw[o[O_COV] + k]
+        for j in range(n):
+            ipvt[j] = iw[N_IW + j]
+    return (out, ipvt, info, iw[I_NFEV], iw[I_NJEV], iw[I_M], covok,
+            rw[R_FNORM0], rw[R_FNORM])
 
 
 @kernel
@@ -919,51 +996,15 @@ def lm_solve_at(c_addr, jit_addr, jc_addr, jjit_addr, args, x0, use_jac,
     given addresses (see :mod:`fastopt._kernels.funcptr`); the Jacobian
     addresses are ignored (pass 0) unless ``use_jac``.
 
-    Returns the final state ``(rw, iw)``; if m < n, ``iw[I_M]`` is m and
-    the status 0.
-
-    The loop is repeated here rather than calling :func:`lm_solve`: numba
-    would otherwise try to convert a user's dispatcher passed to
-    ``lm_solve`` into the first-class function type of this
-    specialisation (and fail on the packed-arguments signature).
+    Returns :func:`lm_packed` of the final state; if m < n, ``m`` says so
+    (and the status is 0).
     """
-    fun = as_function(c_addr, jit_addr, x0.copy(), args)
+    fun = as_function(c_addr, jit_addr, x0, args)
     jac = as_function_returning(jc_addr, jjit_addr, np.empty((0, 0)),
-                                x0.copy(), args)
-    f0 = fun(x0.copy(), args)
-    m = f0.size
-    n = x0.size
-    rw, iw = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
-                      epsfcn, factor, diag)
-    o = _offsets(n, m)
-    xe = rw[o[O_XE]:o[O_XE] + n]
-    xb = rw[o[O_XB]:o[O_XB] + n * n].reshape((n, n))
-    block = np.empty(0 if use_jac else n * m)
-    values = f0
-    while True:
-        action = lm_advance(rw, iw, values)
-        if action == EVALUATE_BLOCK:
-            for j in range(n):
-                v = fun(xb[j].copy(), args)
-                if v.size != m:
-                    raise ValueError("The array returned by a function "
-                                     "changed size between calls")
-                for i in range(m):
-                    block[j * m + i] = v[i]
-            values = block
-        elif action == EVALUATE_F:
-            values = fun(xe.copy(), args)
-            if values.size != m:
-                raise ValueError("The array returned by a function "
-                                 "changed size between calls")
-        elif action == EVALUATE_JAC:
-            J = jac(xe.copy(), args)
-            if J.size != m * n:
-                raise ValueError("The Jacobian returned by `jac` has the "
-                                 "wrong shape")
-            values = J.ravel()
-        else:
-            return rw, iw
+                                x0, args)
+    rw, iw, f0 = _solve(fun, jac, (args,), x0, use_jac, col_deriv, ftol,
+                        xtol, gtol, maxfev, epsfcn, factor, diag)
+    return lm_packed(rw, iw)
 
 
 @kernel

@@ -28,10 +28,12 @@ r1updt(s, u, v, w, m, n)         rank-one update of a packed triangle
 r1mpyq(a, v, w)                  apply r1updt's rotations to a from the right
 """
 import numpy as np
+from numba import njit
+from numba.core.unsafe.refcount import get_refcount
 
-from ._jit import kernel
+from ._jit import OPTIONS, kernel
 
-__all__ = ["enorm", "qrfac", "qrfac_into", "qform", "r1updt", "r1mpyq",
+__all__ = ["enorm", "enorm_at", "fill_point", "qrfac", "qrfac_into", "qform", "r1updt", "r1mpyq",
            "packed_index", "RDWARF", "RGIANT"]
 
 # MINPACK's constants for enorm: squares of values in (RDWARF, RGIANT/n)
@@ -41,24 +43,31 @@ RGIANT = 1.304e19
 EPSMCH = np.finfo(np.float64).eps
 
 
-@kernel
-def enorm(x):
-    """Euclidean norm of the 1-D array ``x``, MINPACK's ``enorm``.
+def _inline(function):
+    # Inlined into its callers at numba-IR level: the arrays it takes then
+    # cost no reference counting per call.
+    return njit(inline="always", **OPTIONS)(function)
+
+
+@_inline
+def enorm_at(a, start, stride, count):
+    """MINPACK's ``enorm`` of ``a[start::stride]`` (``count`` entries of a
+    1-D array): the Euclidean norm, overflow/underflow safe.
 
     The squares of small, intermediate and large components are summed in
     three separate accumulators, the small and large ones scaled by the
     running largest such component, so that no intermediate overflows or
-    underflows destructively.  A NaN component gives NaN.
+    underflows destructively.  A NaN component gives NaN.  (Inlined: the
+    solvers call it on offsets of their work arrays.)
     """
-    n = x.size
     s1 = 0.0
     s2 = 0.0
     s3 = 0.0
     x1max = 0.0
     x3max = 0.0
-    agiant = RGIANT / n if n > 0 else RGIANT
-    for i in range(n):
-        xabs = abs(x[i])
+    agiant = RGIANT / count if count > 0 else RGIANT
+    for k in range(count):
+        xabs = abs(a[start + k * stride])
         if xabs > RDWARF and xabs < agiant:
             # intermediate components
             s2 += xabs * xabs
@@ -86,13 +95,30 @@ def enorm(x):
 
 
 @kernel
+def enorm(x):
+    """Euclidean norm of the 1-D array ``x``, MINPACK's ``enorm`` (see
+    :func:`enorm_at`)."""
+    return enorm_at(x, 0, 1, x.size)
+
+
+@kernel
 def _column_norm(a, j, start):
-    # enorm of a[start:, j] (a strided column) without a temporary.
-    m = a.shape[0]
-    col = np.empty(m - start)
-    for i in range(start, m):
-        col[i - start] = a[i, j]
-    return enorm(col)
+    # enorm of a[start:, j] (a strided column view: no temporary).
+    return enorm(a[start:, j])
+
+
+@_inline
+def fill_point(xs, src, start, n):
+    """``xs`` (float64, n) refilled with ``src[start:start + n]`` and
+    returned, or a new array so filled if something other than the caller
+    still holds ``xs`` (a compiled driver hands the point to a user's
+    function that way: one array reused across calls, yet a function that
+    keeps its argument keeps its values, as with a fresh copy per call)."""
+    if get_refcount(xs) != 1:
+        xs = np.empty(n)
+    for j in range(n):
+        xs[j] = src[start + j]
+    return xs
 
 
 @kernel
