@@ -100,7 +100,7 @@ def nnls(A, b, *args, maxiter=None, atol=_NOVALUE):
     References
     ----------
     .. [1] C. L. Lawson and R. J. Hanson, "Solving Least Squares
-       Problems", SIAM, 1995, :doi:`10.1137/1.9781611971217`.
+       Problems", SIAM, 1995, https://doi.org/10.1137/1.9781611971217.
 
     Examples
     --------

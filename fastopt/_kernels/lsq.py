@@ -54,7 +54,8 @@ without inequalities (HFTI; also NaN in it).
 import math
 
 from ._jit import inline_kernel, kernel
-from .householder import dot, house_apply, house_apply_contiguous, house_make
+from .householder import (borrowed, dot, house_apply,
+                          house_apply_contiguous, house_make)
 from .nnls import nnls_transposed
 
 __all__ = ["ldp", "lsi", "lsei", "hfti", "lsq", "ldp_work_size",
@@ -68,6 +69,7 @@ HFTI_RCOND = 1.4901161193847656e-08
 
 
 # ------------------------------------------------------------- helpers
+
 
 @inline_kernel
 def _take(work, o, k):
@@ -242,7 +244,8 @@ def ldp(G, h, x, mult, work):
         1 success (``mg == 0`` gives x = 0); 2 ``n == 0``; 3 NNLS
         iteration limit (3 mg); 4 incompatible constraints.
     """
-    return _ldp(G, h, x, mult, work, 0)
+    return _ldp(borrowed(G), borrowed(h), borrowed(x), borrowed(mult),
+                borrowed(work), 0)
 
 
 # ------------------------------------------------------------------ LSI
@@ -314,6 +317,7 @@ def lsi(E, f, G, h, x, mult, work):
     """
     me, n = E.shape
     mg = G.shape[0]
+    work = borrowed(work)
     Et, o = _take_matrix(work, 0, n, me)
     fw, o = _take(work, o, me)
     Gw, o = _take_matrix(work, o, mg, n)
@@ -324,7 +328,8 @@ def lsi(E, f, G, h, x, mult, work):
     fw[:] = f
     Gw[:, :] = G
     hw[:] = h
-    return _lsi_inplace(Et, fw, Gw, hw, x, mult, work[o:], 0)
+    return _lsi_inplace(Et, fw, Gw, hw, borrowed(x), borrowed(mult),
+                        work[o:], 0)
 
 
 # ----------------------------------------------------------------- HFTI
@@ -421,11 +426,12 @@ def hfti(A, b, x, tau, work):
         The pseudo-rank (NaN in A gives a rank below n).
     """
     m, n = A.shape
+    work = borrowed(work)
     At = work[:m * n].reshape((n, m))
     for i in range(m):
         for j in range(n):
             At[j, i] = A[i, j]
-    return _hfti_transposed(At, b, x, tau, work[m * n:])
+    return _hfti_transposed(At, borrowed(b), borrowed(x), tau, work[m * n:])
 
 
 # ----------------------------------------------------------------- LSEI
@@ -548,6 +554,7 @@ def lsei(C, d, E, f, G, h, x, mult, work):
     mc, n = C.shape
     me = E.shape[0]
     mg = G.shape[0]
+    work = borrowed(work)
     Cw, o = _take_matrix(work, 0, mc, n)
     dw, o = _take(work, o, mc)
     Ew, o = _take_matrix(work, o, me, n)
@@ -560,12 +567,13 @@ def lsei(C, d, E, f, G, h, x, mult, work):
     fw[:] = f
     Gw[:, :] = G
     hw[:] = h
-    return _lsei_inplace(Cw, dw, Ew, fw, Gw, hw, x, mult, work[o:], 0)
+    return _lsei_inplace(Cw, dw, Ew, fw, Gw, hw, borrowed(x), borrowed(mult),
+                         work[o:], 0)
 
 
 # ------------------------------------------------------------------ LSQ
 
-@kernel
+@inline_kernel
 def _has_bound(v):
     return v == v and not math.isinf(v)
 
@@ -694,4 +702,6 @@ def lsq(ldl, g, C, d, meq, xl, xu, s, mult, work):
         equality constraints; 7 rank-deficient subproblem without
         inequalities (HFTI).
     """
-    return _lsq(ldl, g, C, d, meq, xl, xu, s, mult, work, 0)
+    return _lsq(borrowed(ldl), borrowed(g), borrowed(C), borrowed(d),
+                meq, borrowed(xl), borrowed(xu), borrowed(s),
+                borrowed(mult), borrowed(work), 0)

@@ -30,16 +30,16 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
-from .householder import (dot, givens, givens_apply, house_apply,
-                          house_apply_contiguous, house_apply_pair,
-                          house_make)
+from ._jit import inline_kernel, kernel
+from .householder import (borrowed, dot, givens, givens_apply,
+                          house_apply, house_apply_contiguous,
+                          house_apply_pair, house_make)
 
 __all__ = ["nnls_work_size", "nnls", "nnls_solve", "nnls_transposed",
            "spacing"]
 
 
-@kernel
+@inline_kernel
 def spacing(x):
     """``numpy.spacing(|x|)`` for finite ``x``: the gap from ``|x|`` to the
     next larger float64 (the smallest subnormal for 0)."""
@@ -57,7 +57,7 @@ def nnls_work_size(m, n):
     return m * n + 2 * m + n
 
 
-@kernel
+@inline_kernel
 def _solve_triangle(at, zz, index, nsetp):
     # Back substitution R z = zz for the passive set: R[i, k] is
     # at[index[k], i] (row i of column index[k] of the transformed A).
@@ -72,7 +72,7 @@ def _solve_triangle(at, zz, index, nsetp):
         zz[ip] /= at[jj, ip]
 
 
-@kernel
+@inline_kernel
 def _dual(at, b, w, index, iz1, nsetp):
     # w on Z from the untransformed part of b: w_j = at[j, nsetp:] . b[nsetp:]
     bt = b[nsetp:]
@@ -308,6 +308,7 @@ def nnls(A, b, x, w, maxiter, work):
         rnorm ``||b||``), 3 iteration limit reached.
     """
     m, n = A.shape
+    work = borrowed(work)
     at = work[:m * n].reshape((n, m))
     for i in range(m):
         for j in range(n):
@@ -317,7 +318,8 @@ def nnls(A, b, x, w, maxiter, work):
         bb[i] = b[i]
     zz = work[m * n + m:m * n + 2 * m]
     index = work[m * n + 2 * m:m * n + 2 * m + n]
-    return nnls_transposed(at, bb, x, w, zz, index, maxiter)
+    return nnls_transposed(at, bb, borrowed(x), borrowed(w), zz, index,
+                           maxiter)
 
 
 

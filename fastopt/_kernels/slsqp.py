@@ -53,6 +53,7 @@ and mode 10.
 import numpy as np
 
 from ._jit import kernel
+from .householder import borrowed
 from .ldl import ldl_identity, ldl_multiply, ldl_update
 from .lsq import lsq, lsq_work_size
 
@@ -311,6 +312,12 @@ def slsqp_iterate(rw, iw, f, g, C, d, x, xl, xu, mult):
         -1: evaluate ``g`` and ``C`` at ``x`` and call again; 0: converged;
         2-9: SciPy's exit modes; 10: non-finite values.
     """
+    # Views of borrowed arrays skip numba's atomic reference counting,
+    # which otherwise costs more than the arithmetic at small n; the
+    # caller's arrays outlive this call.
+    rw, iw, g, C = borrowed(rw), borrowed(iw), borrowed(g), borrowed(C)
+    d = borrowed(d)
+    x, xl, xu, mult = borrowed(x), borrowed(xl), borrowed(xu), borrowed(mult)
     n = iw[I_N]
     m = iw[I_M]
     meq = iw[I_MEQ]
