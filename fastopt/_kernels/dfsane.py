@@ -59,17 +59,16 @@ exception is needed to stop.
 """
 import numpy as np
 from llvmlite import ir
-from numba import njit
 from numba.core import types
 from numba.extending import intrinsic
 
-from ._jit import OPTIONS, kernel
+from ._jit import inline_kernel, kernel
 from .funcptr import as_function
 
-# The internal helpers are inlined (at the numba IR level) into the entry
-# points: a call passing the state arrays costs ~40 ns (more into a body
-# holding numba's np.dot), which at small n is most of an iteration.
-_inline = njit(inline="always", **OPTIONS)
+# The internal helpers are inline_kernels (inlined at the numba IR level
+# into the entry points): a call passing the state arrays costs ~40 ns
+# (more into a body holding numba's np.dot), which at small n is most of
+# an iteration.
 
 # actions
 DONE = 0
@@ -137,12 +136,12 @@ TAU_MAX = 0.5
 NU = 0.85
 
 
-@_inline
+@inline_kernel
 def _x_offset(iw):
     return NSCALAR + iw[I_M] + iw[I_CUR] * 2 * iw[I_N]
 
 
-@_inline
+@inline_kernel
 def _trial_offset(iw):
     return NSCALAR + iw[I_M] + (1 - iw[I_CUR]) * 2 * iw[I_N]
 
@@ -219,7 +218,7 @@ def long_dot(a, b):
     return (s0 + s1) + (s2 + s3)
 
 
-@_inline
+@inline_kernel
 def _dot(a, b, limit):
     n = a.size
     if n < limit:
@@ -229,14 +228,14 @@ def _dot(a, b, limit):
     return np.dot(a, b)
 
 
-@_inline
+@inline_kernel
 def _merit(F, two, limit):
     # numpy.linalg.norm(F) ** 2, operation for operation: BLAS ddot, sqrt,
     # libm pow.
     return np.sqrt(_dot(F, F, limit)) ** two
 
 
-@_inline
+@inline_kernel
 def _trial_point(xk, Fk, neg_sigma, step, xt):
     # xt = x_k + step * d with d = -sigma F_k rounded as SciPy's d; a
     # negative step as SciPy's x_k - alpha_m * d.
@@ -250,7 +249,7 @@ def _trial_point(xk, Fk, neg_sigma, step, xt):
             xt[i] = xk[i] - a * (neg_sigma * Fk[i])
 
 
-@_inline
+@inline_kernel
 def _spectral_quotient(xk, Fk, xt, Ft, limit):
     # (s.s) / (s.y), s = xt - xk and y = Ft - Fk overwriting xk and Fk
     # (the old iterate is not needed any more); BLAS dots as SciPy's vdot.
@@ -284,7 +283,7 @@ def _spectral_quotient(xk, Fk, xt, Ft, limit):
 # the scalar iteration
 # --------------------------------------------------------------------------
 
-@_inline
+@inline_kernel
 def _new_state(n, ftol, fatol, maxfev, M, sigma_0, sigma_eps, cheng,
                user_norm, user_eta, top, two, half, dot_limit, vectors):
     iw = np.zeros(NISCALAR, np.int64)
@@ -307,7 +306,7 @@ def _new_state(n, ftol, fatol, maxfev, M, sigma_0, sigma_eps, cheng,
     return iw, rw
 
 
-@_inline
+@inline_kernel
 def _first_merit(iw, rw, f0, f0norm):
     # State after F(x0), whose merit is f0: first window entry, Cheng's C,
     # and the first convergence test unless the driver reports first.
@@ -330,7 +329,7 @@ def _first_merit(iw, rw, f0, f0norm):
         _top(iw, rw, 0.0)
 
 
-@_inline
+@inline_kernel
 def _top(iw, rw, norm):
     # Start of iteration k: convergence test, sigma clipping; then the
     # line search starts (or waits for a user eta).
@@ -358,7 +357,7 @@ def _top(iw, rw, norm):
     _begin_search(iw, rw, rw[R_F0] / float(k1 * k1))
 
 
-@_inline
+@inline_kernel
 def _begin_search(iw, rw, eta):
     rw[R_ETA] = eta
     if iw[I_CHENG]:
@@ -375,7 +374,7 @@ def _begin_search(iw, rw, eta):
     _request(iw, rw, 1.0)
 
 
-@_inline
+@inline_kernel
 def _request(iw, rw, step):
     # Ask for F at x_k + step * d, unless maxfev evaluations were made.
     if iw[I_NFEV] >= iw[I_MAXFEV]:
@@ -386,7 +385,7 @@ def _request(iw, rw, step):
     iw[I_ACTION] = EVALUATE
 
 
-@_inline
+@inline_kernel
 def _clip(value, low, high):
     # numpy.clip for scalars (low <= high here).
     if value < low:
@@ -396,7 +395,7 @@ def _clip(value, low, high):
     return value
 
 
-@_inline
+@inline_kernel
 def _square(a, two):
     # SciPy's alpha ** 2 (libm pow); the first trial of every search has
     # alpha = 1, whose power is exactly 1 on every libm.
@@ -405,7 +404,7 @@ def _square(a, two):
     return a ** two
 
 
-@_inline
+@inline_kernel
 def _take_merit(iw, rw, fp):
     # The line search's decision on the trial point with merit fp.
     if np.isnan(fp):
@@ -442,7 +441,7 @@ def _take_merit(iw, rw, fp):
     _request(iw, rw, rw[R_ALPHA_P])
 
 
-@_inline
+@inline_kernel
 def _accept_scalars(iw, rw, fp):
     if iw[I_CHENG]:
         q = rw[R_Q]
@@ -453,7 +452,7 @@ def _accept_scalars(iw, rw, fp):
     iw[I_ACTION] = ACCEPT
 
 
-@_inline
+@inline_kernel
 def _accepted(iw, rw, sigma):
     # After the driver moved to the trial point: sigma_{k+1}, window, k+1.
     fp = rw[R_FP]
@@ -532,7 +531,7 @@ def dfsane_start(x0, F0, ftol, fatol, maxfev, M, sigma_0, sigma_eps, cheng,
     return iw, rw
 
 
-@_inline
+@inline_kernel
 def _vector_step(iw, rw):
     # Carry out an ACCEPT (move to the trial point) and an EVALUATE (write
     # the trial point) on the vectors held in rw.
@@ -590,7 +589,7 @@ def dfsane_advance(iw, rw, F, value):
 # the compiled driver (vectors as local arrays)
 # --------------------------------------------------------------------------
 
-@_inline
+@inline_kernel
 def _packed(iw, rw, x, F):
     n = x.size
     out = np.empty(2 * n + 5)
