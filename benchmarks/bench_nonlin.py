@@ -12,69 +12,14 @@ except ImportError:  # asv imports benchmark files as top-level modules
     import common  # noqa: F401
 
 import numpy as np
-from numba import njit
+
+from fastopt._examples import (broyden_tridiagonal, broyden_tridiagonal_jit,
+                               cheap_fixed_point, cheap_fixed_point_jit,
+                               docs_system as doc2,
+                               docs_system_jit as doc2_jit, fixed_point,
+                               fixed_point_jit)
 
 IMPLS = ("fastopt", "scipy")
-
-
-def doc2(x):
-    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
-                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
-
-
-@njit
-def doc2_jit(x):
-    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
-                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
-
-
-def fixed_point(x):
-    # x = 0.5 cos(x) + 0.1 x_{i-1} + 0.2: a contraction, fixed-point form
-    return 0.5 * np.cos(x) + 0.1 * np.roll(x, 1) + 0.2 - x
-
-
-def cheap_fixed_point(x):
-    # x = 0.2 x_{i-1} + 0.1 x_i^2 + 0.5: a contraction whose evaluation
-    # costs little next to the solver's own vector work
-    return 0.2 * np.roll(x, 1) + 0.1 * x * x + 0.5 - x
-
-
-@njit
-def cheap_fixed_point_jit(x):
-    n = x.size
-    f = np.empty(n)
-    for i in range(n):
-        f[i] = 0.2 * x[i - 1] + 0.1 * x[i] * x[i] + 0.5 - x[i]
-    return f
-
-
-@njit
-def fixed_point_jit(x):
-    n = x.size
-    f = np.empty(n)
-    for i in range(n):
-        f[i] = 0.5 * np.cos(x[i]) + 0.1 * x[i - 1] + 0.2 - x[i]
-    return f
-
-
-def broyden_tridiagonal(x):
-    f = (3.0 - 2.0 * x) * x + 1.0
-    f[1:] -= x[:-1]
-    f[:-1] -= 2.0 * x[1:]
-    return f
-
-
-@njit
-def broyden_tridiagonal_jit(x):
-    n = x.size
-    f = np.empty(n)
-    for i in range(n):
-        f[i] = (3.0 - 2.0 * x[i]) * x[i] + 1.0
-        if i > 0:
-            f[i] -= x[i - 1]
-        if i < n - 1:
-            f[i] -= 2.0 * x[i + 1]
-    return f
 
 
 PROBLEMS = {

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _examples as ex
 from . import (approx_derivative, check_derivative, fsolve, group_columns,
-               root)
+               minimize, nnls, root)
 
 
 def median_time(call, repeats):
@@ -100,16 +100,10 @@ def cases(quick):
                lambda a, b: f"{a.max() + 1} vs {b.max() + 1} groups")
 
 
-def root_agreement(ours, theirs):
+def result_agreement(ours, theirs):
     """x agreement of two OptimizeResults, and whether success agrees."""
     flag = "" if ours.success == theirs.success else " (success differs)"
     return f"{relative_difference(ours.x, theirs.x):.1e}{flag}"
-
-
-def docs_system(x):
-    """The example of scipy.optimize.root's docstring."""
-    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
-                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
 
 
 def root_cases():
@@ -117,11 +111,11 @@ def root_cases():
     import scipy.optimize as sopt
 
     yield ("root hybr, docs example, Python",
-           lambda: root(docs_system, [0.0, 0.0]),
-           lambda: sopt.root(docs_system, [0.0, 0.0]), root_agreement)
+           lambda: root(ex.docs_system, [0.0, 0.0]),
+           lambda: sopt.root(ex.docs_system, [0.0, 0.0]), result_agreement)
     yield ("fsolve, docs example, Python",
-           lambda: fsolve(docs_system, [0.0, 0.0]),
-           lambda: sopt.fsolve(docs_system, [0.0, 0.0]),
+           lambda: fsolve(ex.docs_system, [0.0, 0.0]),
+           lambda: sopt.fsolve(ex.docs_system, [0.0, 0.0]),
            relative_difference)
     for name in ("rosenbrock", "helical_valley"):
         fun, fun_jit, x0 = ex.root_problem(name)
@@ -131,7 +125,83 @@ def root_cases():
                        lambda f=f, x0=x0, m=method: root(f, x0, method=m),
                        lambda f=f, x0=x0, m=method: sopt.root(f, x0,
                                                               method=m),
-                       root_agreement)
+                       result_agreement)
+
+
+def nonlin_root_cases(quick):
+    """root's inexact-Newton and df-sane methods on large systems: (name,
+    fastopt, scipy, compare)."""
+    import scipy.optimize as sopt
+
+    n = 1_000 if quick else 10_000
+    contraction = (f"fixed point {n}", ex.fixed_point, ex.fixed_point_jit,
+                   np.zeros(n))
+    tridiagonal = (f"broyden tridiagonal {n}", ex.broyden_tridiagonal,
+                   ex.broyden_tridiagonal_jit, -np.ones(n))
+    examples = (("broyden1", {"jac_options": {"max_rank": 10}}, contraction),
+                ("anderson", {}, contraction),
+                ("krylov", {}, tridiagonal), ("df-sane", {}, tridiagonal))
+    for method, options, (problem, fun, fun_jit, x0) in examples:
+        for label, f in (("Python", fun), ("@njit", fun_jit)):
+            yield (f"root {method}, {problem}, {label}",
+                   lambda f=f, x0=x0, m=method, o=options: root(
+                       f, x0, method=m, options=o),
+                   lambda f=f, x0=x0, m=method, o=options: sopt.root(
+                       f, x0, method=m, options=o),
+                   result_agreement)
+
+
+def slsqp_objective(x):
+    """The objective of SciPy's SLSQP tutorial example."""
+    return (x[0] - 1.0) ** 2 + (x[1] - 2.5) ** 2
+
+
+def slsqp_constraints(x):
+    """Its three linear inequality constraints, each >= 0."""
+    return np.array([x[0] - 2.0 * x[1] + 2.0, -x[0] - 2.0 * x[1] + 6.0,
+                     -x[0] + 2.0 * x[1] + 2.0])
+
+
+def rosenbrock(x):
+    """The n-dimensional Rosenbrock function."""
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2
+                        + (1.0 - x[:-1]) ** 2))
+
+
+def slsqp_cases():
+    """SLSQP and nnls examples: (name, fastopt, scipy, compare)."""
+    from numba import njit
+    import scipy.optimize as sopt
+
+    objective_jit = njit(slsqp_objective)
+    constraints_jit = njit(slsqp_constraints)
+    bounds = [(0, None), (0, None)]
+    for label, f, c in (("Python", slsqp_objective, slsqp_constraints),
+                        ("@njit", objective_jit, constraints_jit)):
+        cons = {"type": "ineq", "fun": c}
+        yield (f"SLSQP, docs example, {label}",
+               lambda f=f, cons=cons: minimize(f, [2.0, 0.0], method="SLSQP",
+                                               bounds=bounds,
+                                               constraints=cons),
+               lambda f=f, cons=cons: sopt.minimize(f, [2.0, 0.0],
+                                                    method="SLSQP",
+                                                    bounds=bounds,
+                                                    constraints=cons),
+               result_agreement)
+    x0 = np.full(10, 0.5)
+    ball = {"type": "ineq", "fun": lambda x: 10.0 - x.dot(x)}
+    options = {"maxiter": 500, "ftol": 1e-10}
+    yield ("SLSQP, Rosenbrock n=10 in a ball, Python",
+           lambda: minimize(rosenbrock, x0, method="SLSQP", constraints=ball,
+                            options=options),
+           lambda: sopt.minimize(rosenbrock, x0, method="SLSQP",
+                                 constraints=ball, options=options),
+           result_agreement)
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((100, 50)), rng.standard_normal(100)
+    yield ("nnls, 100 x 50",
+           lambda: nnls(A, b)[0], lambda: sopt.nnls(A, b)[0],
+           relative_difference)
 
 
 def first_call_seconds():
@@ -158,20 +228,21 @@ def main(argv=None):
     options = parser.parse_args(argv)
     repeats = 3 if options.quick else 7
 
-    header = (f"{'example':42s} {'agreement':>16s} {'scipy':>10s} "
+    header = (f"{'example':50s} {'agreement':>16s} {'scipy':>10s} "
               f"{'fastopt':>10s} {'speed-up':>9s}")
     print(header)
     print("-" * len(header))
     speedups = []
-    for name, ours, theirs, compare in itertools.chain(cases(options.quick),
-                                                       root_cases()):
+    for name, ours, theirs, compare in itertools.chain(
+            cases(options.quick), root_cases(),
+            nonlin_root_cases(options.quick), slsqp_cases()):
         agreement = compare(ours(), theirs())
         agreement = (f"{agreement:.1e}" if isinstance(agreement, float)
                      else agreement)
         t_ours = median_time(ours, repeats)
         t_theirs = median_time(theirs, repeats)
         speedups.append(t_theirs / t_ours)
-        print(f"{name:42s} {agreement:>16s} {_fmt(t_theirs):>10s} "
+        print(f"{name:50s} {agreement:>16s} {_fmt(t_theirs):>10s} "
               f"{_fmt(t_ours):>10s} {t_theirs / t_ours:8.1f}x", flush=True)
     print("-" * len(header))
     print(f"median speed-up {statistics.median(speedups):.1f}x over "

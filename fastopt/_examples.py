@@ -211,6 +211,45 @@ def helical_valley_jit(x):
                      10.0 * (np.sqrt(x[0] ** 2 + x[1] ** 2) - 1.0), x[2]])
 
 
+def docs_system(x):
+    """The example of scipy.optimize.root's docstring."""
+    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
+                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
+
+
+docs_system_jit = njit(docs_system)
+
+
+def fixed_point(x):
+    """x = 0.5 cos(x) + 0.1 x_{i-1} + 0.2 in residual form: a contraction,
+    where the mixing methods converge."""
+    return 0.5 * np.cos(x) + 0.1 * np.roll(x, 1) + 0.2 - x
+
+
+@njit
+def fixed_point_jit(x):
+    n = x.size
+    f = np.empty(n)
+    for i in range(n):
+        f[i] = 0.5 * np.cos(x[i]) + 0.1 * x[i - 1] + 0.2 - x[i]
+    return f
+
+
+def cheap_fixed_point(x):
+    """x = 0.2 x_{i-1} + 0.1 x_i^2 + 0.5 in residual form: a contraction
+    whose evaluation costs little next to a solver's own vector work."""
+    return 0.2 * np.roll(x, 1) + 0.1 * x * x + 0.5 - x
+
+
+@njit
+def cheap_fixed_point_jit(x):
+    n = x.size
+    f = np.empty(n)
+    for i in range(n):
+        f[i] = 0.2 * x[i - 1] + 0.1 * x[i] * x[i] + 0.5 - x[i]
+    return f
+
+
 ROOT_PROBLEMS = {
     # name: (python function, @njit function, standard starting point)
     "rosenbrock": (rosenbrock_system, rosenbrock_system_jit, (-1.2, 1.0)),

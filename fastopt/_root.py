@@ -25,10 +25,9 @@ __all__ = ["root", "fsolve", "show_options", "NOT_A_ROOT"]
 NON_FINITE = 9          # (lm; hybr uses 6) the function returned nan/inf
 NOT_A_ROOT = 10         # converged by MINPACK's tests, but ||f|| is not small
 
-ALL_METHODS = ("hybr", "lm", "broyden1", "broyden2", "anderson",
-               "linearmixing", "diagbroyden", "excitingmixing", "krylov",
-               "df-sane")
-AVAILABLE_METHODS = ("hybr", "lm")
+NONLIN_METHODS = ("broyden1", "broyden2", "anderson", "linearmixing",
+                  "diagbroyden", "excitingmixing", "krylov")
+ALL_METHODS = ("hybr", "lm") + NONLIN_METHODS + ("df-sane",)
 
 
 def _not_a_root_message(fnorm, limit):
@@ -287,8 +286,47 @@ def _root_leastsq(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,
     return _result_class()(result)
 
 
-_SOLVERS = {"hybr": _root_hybr, "lm": _root_leastsq}
-_TOL_OPTION = {"hybr": "xtol", "lm": "xtol"}
+def _minpack(solver):
+    # hybr and lm: SciPy's root warns about a callback, unpacks jac=True and
+    # maps tol to xtol.
+    def solve(fun, x0, args, jac, tol, callback, method, options):
+        if callback is not None:
+            warnings.warn(f"Method {method} does not accept callback.",
+                          RuntimeWarning, stacklevel=3)
+        if not callable(jac):
+            if bool(jac):
+                fun = _FunAndJac(fun)
+                jac = fun.derivative
+            else:
+                jac = None
+        if tol is not None:
+            options.setdefault("xtol", tol)
+        return solver(fun, x0, args=args, jac=jac, **options)
+    return solve
+
+
+def _df_sane(fun, x0, args, jac, tol, callback, method, options):
+    from ._dfsane import root_df_sane
+
+    if jac is not None:
+        warnings.warn(f"Method {method} does not use the jacobian (jac).",
+                      RuntimeWarning, stacklevel=3)
+    if tol is not None:
+        options.setdefault("ftol", tol)
+    return root_df_sane(fun, x0, args=args, callback=callback, **options)
+
+
+def _nonlin(fun, x0, args, jac, tol, callback, method, options):
+    # root_nonlin maps tol, unpacks jac=True and gives root's warnings.
+    from ._nonlin import root_nonlin
+
+    return root_nonlin(fun, x0, args=args, jac=jac, callback=callback,
+                       method=method.lower(), tol=tol, **options)
+
+
+_SOLVERS = {"hybr": _minpack(_root_hybr), "lm": _minpack(_root_leastsq),
+            "df-sane": _df_sane}
+_SOLVERS.update((name, _nonlin) for name in NONLIN_METHODS)
 
 
 def root(fun, x0, args=(), method="hybr", jac=None, tol=None, callback=None,
@@ -306,18 +344,24 @@ def root(fun, x0, args=(), method="hybr", jac=None, tol=None, callback=None,
         Initial guess.
     args : tuple, optional
         Extra arguments of ``fun`` and ``jac``.
-    method : {'hybr', 'lm'}, optional
-        Powell's hybrid method (MINPACK hybrd/hybrj) or Levenberg-Marquardt
-        (MINPACK lmdif/lmder).  SciPy's other methods ('broyden1', ...,
-        'df-sane') are not yet in fastopt and raise ``ValueError``.
+    method : str, optional
+        'hybr' (default; Powell's hybrid method, MINPACK hybrd/hybrj),
+        'lm' (Levenberg-Marquardt, MINPACK lmdif/lmder), the inexact-Newton
+        family 'broyden1', 'broyden2', 'anderson', 'linearmixing',
+        'diagbroyden', 'excitingmixing', 'krylov' (see
+        :func:`nonlin_solve`), or 'df-sane' (the derivative-free spectral
+        residual method).
     jac : bool or callable, optional
         The Jacobian ``jac(x, *args) -> (n, n)``, or ``True`` if ``fun``
         returns ``(f, J)``; otherwise forward differences.
     tol : float, optional
-        Sets ``xtol`` unless the options give it.
+        As SciPy maps it: ``xtol`` for 'hybr' and 'lm', ``ftol`` for
+        'df-sane', ``xtol`` (with ``xatol``, ``ftol`` and ``fatol`` set to
+        inf) for the inexact-Newton family, unless the options give them.
     callback : callable, optional
-        Not used by 'hybr' and 'lm' (a ``RuntimeWarning`` says so, as in
-        SciPy).
+        ``callback(x, f)`` after each iteration of the inexact-Newton
+        family and 'df-sane'; not used by 'hybr' and 'lm' (a
+        ``RuntimeWarning`` says so, as in SciPy).
     options : dict, optional
         Method options; see :func:`show_options`.
 
@@ -326,7 +370,9 @@ def root(fun, x0, args=(), method="hybr", jac=None, tol=None, callback=None,
     scipy.optimize.OptimizeResult
         With SciPy's fields for the method: ``x``, ``fun``, ``success``,
         ``status``, ``message``, ``nfev`` (and ``njev``), ``fjac``, ``r``,
-        ``qtf`` for 'hybr'; ``cov_x``, ``fjac``, ``ipvt``, ``qtf`` for 'lm'.
+        ``qtf`` for 'hybr'; ``cov_x``, ``fjac``, ``ipvt``, ``qtf`` for 'lm';
+        ``nit`` (and ``x`` in ``x0``'s shape) for the inexact-Newton family
+        and 'df-sane'.
 
     Notes
     -----
@@ -358,10 +404,6 @@ def root(fun, x0, args=(), method="hybr", jac=None, tol=None, callback=None,
     meth = method.lower()
     if meth not in ALL_METHODS:
         raise ValueError(f"Unknown solver {method}")
-    if meth not in AVAILABLE_METHODS:
-        raise ValueError(f"Method '{method}' is not available in this fastopt"
-                         " release; the available methods are "
-                         f"{', '.join(AVAILABLE_METHODS)}.")
     if options is None:
         options = {}
     elif not isinstance(options, dict):
@@ -371,18 +413,7 @@ def root(fun, x0, args=(), method="hybr", jac=None, tol=None, callback=None,
         options = dict(options)
     if not callable(fun):
         raise TypeError(f"`fun` must be callable; got {type(fun).__name__}.")
-    if callback is not None:
-        warnings.warn(f"Method {method} does not accept callback.",
-                      RuntimeWarning, stacklevel=2)
-    if not callable(jac):
-        if bool(jac):
-            fun = _FunAndJac(fun)
-            jac = fun.derivative
-        else:
-            jac = None
-    if tol is not None:
-        options.setdefault(_TOL_OPTION[meth], tol)
-    return _SOLVERS[meth](fun, x0, args=args, jac=jac, **options)
+    return _SOLVERS[meth](fun, x0, args, jac, tol, callback, method, options)
 
 
 def fsolve(func, x0, args=(), fprime=None, full_output=0, col_deriv=0,
@@ -455,7 +486,30 @@ def fsolve(func, x0, args=(), fprime=None, full_output=0, col_deriv=0,
     return res["x"]
 
 
-_OPTION_DOCS = {"hybr": _root_hybr, "lm": _root_leastsq}
+def _option_docs(solver):
+    # {method: text} for a solver; the modules are imported only here.
+    import inspect
+
+    if solver == "minimize":
+        from ._slsqp import minimize_slsqp
+        return {"slsqp": inspect.getdoc(minimize_slsqp)}
+    from . import _krylov_jacobian, _nonlin
+    from ._dfsane import root_df_sane
+
+    common = inspect.getdoc(_nonlin.root_nonlin)
+    classes = {"broyden1": _nonlin.BroydenFirst,
+               "broyden2": _nonlin.BroydenSecond,
+               "anderson": _nonlin.Anderson,
+               "linearmixing": _nonlin.LinearMixing,
+               "diagbroyden": _nonlin.DiagBroyden,
+               "excitingmixing": _nonlin.ExcitingMixing,
+               "krylov": _krylov_jacobian.KrylovJacobian}
+    docs = {"hybr": inspect.getdoc(_root_hybr),
+            "lm": inspect.getdoc(_root_leastsq)}
+    docs.update((name, f"{common}\n\njac_options\n-----------\n\n"
+                 f"{inspect.getdoc(cls)}") for name, cls in classes.items())
+    docs["df-sane"] = inspect.getdoc(root_df_sane)
+    return docs
 
 
 def show_options(solver=None, method=None, disp=True):
@@ -463,10 +517,11 @@ def show_options(solver=None, method=None, disp=True):
 
     Parameters
     ----------
-    solver : str, optional
-        'root' (the only solver with method options in this release).
+    solver : {'root', 'minimize'}, optional
+        The solver; both when omitted.
     method : str, optional
-        'hybr' or 'lm'; all methods when omitted.
+        A method of that solver ('hybr', 'lm', 'broyden1', ..., 'df-sane'
+        for 'root'; 'slsqp' for 'minimize'); all its methods when omitted.
     disp : bool, optional
         Print the text (default) or return it.
 
@@ -480,20 +535,22 @@ def show_options(solver=None, method=None, disp=True):
     ValueError
         For an unknown solver or method.
     """
-    import inspect
-
     if solver is None:
-        solver = "root"
-    if not isinstance(solver, str) or solver.lower() != "root":
+        text = "".join(f"\n\n{name}\n{'=' * len(name)}\n"
+                       + show_options(name, disp=False)
+                       for name in ("minimize", "root"))
+    elif not isinstance(solver, str) or solver.lower() not in ("root",
+                                                               "minimize"):
         raise ValueError(f"Unknown solver {solver!r}")
-    if method is None:
-        text = "".join(f"\n\n{name}\n{'=' * len(name)}\n\n"
-                       + show_options("root", name, disp=False)
-                       for name in _OPTION_DOCS)
     else:
-        if not isinstance(method, str) or method.lower() not in _OPTION_DOCS:
+        docs = _option_docs(solver.lower())
+        if method is None:
+            text = "".join(f"\n\n{name}\n{'-' * len(name)}\n\n{doc}"
+                           for name, doc in docs.items())
+        elif not isinstance(method, str) or method.lower() not in docs:
             raise ValueError(f"Unknown method {method!r}")
-        text = inspect.getdoc(_OPTION_DOCS[method.lower()])
+        else:
+            text = docs[method.lower()]
     if disp:
         print(text)
         return None

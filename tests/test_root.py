@@ -135,8 +135,8 @@ def test_user_exception_propagates():
 def test_dispatcher_errors_and_warnings():
     with pytest.raises(ValueError, match="Unknown solver newton"):
         root(docs_system, [0, 0], method="newton")
-    with pytest.raises(ValueError, match="available methods are hybr, lm"):
-        root(docs_system, [0, 0], method="broyden1")
+    with pytest.raises(TypeError, match="`method` must be a string"):
+        root(docs_system, [0, 0], method=None)
     with pytest.raises(TypeError, match="`options` must be a dict"):
         root(docs_system, [0, 0], options=[("xtol", 1e-3)])
     with pytest.raises(TypeError, match="`fun` must be callable"):
@@ -156,8 +156,12 @@ def test_show_options():
     assert "hybr" in show_options("root", disp=False)
     with pytest.raises(ValueError, match="Unknown method 'newton'"):
         show_options("root", "newton")
-    with pytest.raises(ValueError, match="Unknown solver 'minimize'"):
-        show_options("minimize", "slsqp")
+    with pytest.raises(ValueError, match="Unknown solver 'newton'"):
+        show_options("newton")
+    assert "ftol" in show_options("minimize", "slsqp", disp=False)
+    for method in ("broyden1", "krylov", "df-sane"):
+        assert "line_search" in show_options("root", method, disp=False)
+    assert "minimize" in show_options(disp=False)
 
 
 def test_fsolve_forms():
