@@ -20,6 +20,8 @@ from scipy.optimize import OptimizeWarning, root
 from fastopt import _examples as E
 from fastopt._dfsane import root_df_sane
 from fastopt._kernels import dfsane as K
+from mgh_problems import boundary_value as discrete_bv
+from mgh_problems import bvp_start as discrete_bv_x0
 
 RTOL = 1e-12
 
@@ -59,17 +61,6 @@ def compare(fun, x0, fun_jit=None, **options):
 # test problems
 # --------------------------------------------------------------------------
 
-def discrete_bv(x):
-    """MGH 28, discrete boundary value function."""
-    n = x.size
-    h = 1.0 / (n + 1)
-    t = np.arange(1, n + 1) * h
-    f = 2.0 * x + 0.5 * h * h * (x + t + 1.0) ** 3
-    f[1:] -= x[:-1]
-    f[:-1] -= x[1:]
-    return f
-
-
 @njit
 def discrete_bv_jit(x):
     n = x.size
@@ -83,11 +74,6 @@ def discrete_bv_jit(x):
         if i < n - 1:
             f[i] -= x[i + 1]
     return f
-
-
-def discrete_bv_x0(n):
-    t = np.arange(1, n + 1) / (n + 1)
-    return t * (t - 1.0)
 
 
 def bratu(x, lam):

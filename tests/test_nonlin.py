@@ -18,6 +18,10 @@ from numba import njit
 from scipy.optimize import _nonlin as SN
 
 import fastopt._nonlin as N
+from fastopt._examples import (broyden_tridiagonal, broyden_tridiagonal_jit,
+                               docs_system as doc2,
+                               docs_system_jit as doc2_jit, fixed_point,
+                               fixed_point_jit)
 from fastopt._kernels import jacobians as KJ
 from fastopt._kernels import nonlin as K
 
@@ -26,52 +30,6 @@ METHODS = ["broyden1", "broyden2", "anderson", "linearmixing",
 
 
 # ---------------------------------------------------------------- problems
-def doc2(x):
-    # the two-equation example of SciPy's docs
-    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
-                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
-
-
-@njit
-def doc2_jit(x):
-    return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
-                     0.5 * (x[1] - x[0]) ** 3 + x[1]])
-
-
-def fixed_point(x):
-    # x = G(x), G a contraction: where the mixing methods apply
-    return 0.5 * np.cos(x) + 0.1 * np.roll(x, 1) + 0.2 - x
-
-
-@njit
-def fixed_point_jit(x):
-    n = x.size
-    f = np.empty(n)
-    for i in range(n):
-        f[i] = 0.5 * np.cos(x[i]) + 0.1 * x[i - 1] + 0.2 - x[i]
-    return f
-
-
-def broyden_tridiagonal(x):
-    f = (3.0 - 2.0 * x) * x + 1.0
-    f[1:] -= x[:-1]
-    f[:-1] -= 2.0 * x[1:]
-    return f
-
-
-@njit
-def broyden_tridiagonal_jit(x):
-    n = x.size
-    f = np.empty(n)
-    for i in range(n):
-        f[i] = (3.0 - 2.0 * x[i]) * x[i] + 1.0
-        if i > 0:
-            f[i] -= x[i - 1]
-        if i < n - 1:
-            f[i] -= 2.0 * x[i + 1]
-    return f
-
-
 def boundary_value(x):
     # MGH 28, the discrete boundary value problem
     n = x.size
