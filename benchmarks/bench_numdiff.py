@@ -119,6 +119,39 @@ STARTUP_SNIPPETS = {
 
         fastopt.approx_derivative(f, np.array([1.0, 2.0, 0.5]))
     """,
+    # The solvers' first call with a new @njit problem: the user's functions
+    # compile in every process, fastopt's solver kernels load from disk.
+    "first_call_slsqp_njit": """
+        import numpy as np
+        from numba import njit
+        import fastopt
+
+        @njit
+        def f(x):
+            return (x[0] - 1.0) ** 2 + (x[1] - 2.5) ** 2
+
+        @njit
+        def c(x):
+            return np.array([x[0] - 2.0 * x[1] + 2.0, -x[0] - 2.0 * x[1] + 6.0])
+
+        fastopt.minimize(f, np.array([2.0, 0.0]), method="SLSQP",
+                         constraints={"type": "ineq", "fun": c},
+                         bounds=[(0, None), (0, None)])
+    """,
+    "first_call_root_njit": """
+        import numpy as np
+        from numba import njit
+        import fastopt
+
+        @njit
+        def f(x):
+            return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,
+                             0.5 * (x[1] - x[0]) ** 3 + x[1]])
+
+        fastopt.root(f, np.zeros(2), method="hybr")
+        fastopt.root(f, np.zeros(2), method="broyden1")
+        fastopt.root(f, np.zeros(2), method="df-sane")
+    """,
     "import_scipy_numdiff": """
         import numpy as np
         import scipy.optimize
@@ -166,6 +199,12 @@ class Startup:
 
     def timeraw_first_call_njit(self):
         return STARTUP_SNIPPETS["first_call_njit"]
+
+    def timeraw_first_call_slsqp_njit(self):
+        return STARTUP_SNIPPETS["first_call_slsqp_njit"]
+
+    def timeraw_first_call_root_njit(self):
+        return STARTUP_SNIPPETS["first_call_root_njit"]
 
     def timeraw_import_scipy_numdiff(self):
         return STARTUP_SNIPPETS["import_scipy_numdiff"]
