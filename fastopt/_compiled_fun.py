@@ -90,6 +90,27 @@ def _ov_as_float_matrix(value):
     return None
 
 
+def _as_float(value):
+    pass
+
+
+@overload(_as_float)
+def _ov_as_float(value):
+    # An objective's value: a number, or an array of one number.
+    if isinstance(value, (types.Float, types.Integer, types.Boolean)):
+        return lambda value: float(value)
+    if isinstance(value, types.Array) and isinstance(value.dtype,
+                                                     (types.Float,
+                                                      types.Integer)):
+        def impl(value):
+            if value.size != 1:
+                raise ValueError("The user-provided objective function must "
+                                 "return a scalar value.")
+            return float(value.ravel()[0])
+        return impl
+    return None
+
+
 @overload(_as_float_vector)
 def _ov_as_float_vector(value):
     return _vector_impl(value, types.float64)
@@ -102,9 +123,14 @@ def _ov_as_complex_vector(value):
 
 def _adapter(fun, x_type, return_type):
     # fun(x, *args) as adapter(x, args) -> C-contiguous 1-D vector of the
-    # point's dtype (or, for Jacobians, a C-contiguous float64 matrix),
-    # whatever scalar or array the user's function returns.
-    if return_type == FLOAT_MATRIX:
+    # point's dtype (or, for Jacobians, a C-contiguous float64 matrix; for
+    # objectives, a float64), whatever scalar or array the user's function
+    # returns.
+    if return_type == types.float64:
+        @njit
+        def adapter(x, args):
+            return _as_float(fun(x, *args))
+    elif return_type == FLOAT_MATRIX:
         @njit
         def adapter(x, args):
             return _as_float_matrix(fun(x, *args))
@@ -131,6 +157,9 @@ def _resolve(fun, x_type, args_type, return_type):
         return None
     # The default step depends on the dtype the function returns; the
     # compiled path assumes float64 (complex128 for the complex step).
+    if return_type == types.float64:
+        # an objective's value: converted to float64 whatever it was
+        return adapter, function_addresses(adapter, signature)
     own = fun.overloads.get((x_type,) + tuple(args_type.types))
     returned = own.signature.return_type if own is not None else None
     dtype = getattr(returned, "dtype", returned)
@@ -162,7 +191,8 @@ def _args_key(args):
     return tuple(key)
 
 
-def compiled_addresses(fun, args, complex_step=False, matrix=False):
+def compiled_addresses(fun, args, complex_step=False, matrix=False,
+                       scalar=False):
     """Addresses of ``fun(x, *args)`` for the compiled difference kernels.
 
     Parameters
@@ -177,6 +207,10 @@ def compiled_addresses(fun, args, complex_step=False, matrix=False):
         Whether ``fun`` returns a matrix (a Jacobian): the adapter then
         returns a C-contiguous float64 2-D array; use
         ``as_function_returning`` in the kernel.
+    scalar : bool
+        Whether ``fun`` is an objective returning one number (or an array
+        of one number): the adapter returns a float64 (signature
+        ``float64(float64[::1], args)``).
 
     Returns
     -------
@@ -195,7 +229,7 @@ def compiled_addresses(fun, args, complex_step=False, matrix=False):
             key = numba.typeof(args)
         except (ValueError, TypeError):
             return None
-    key = (complex_step, matrix, key)
+    key = (complex_step, matrix, scalar, key)
     entry = per_function.get(key, False)
     if entry is False:
         try:
@@ -204,7 +238,8 @@ def compiled_addresses(fun, args, complex_step=False, matrix=False):
             entry = None
         else:
             x_type = COMPLEX_VECTOR if complex_step else FLOAT_VECTOR
-            return_type = FLOAT_MATRIX if matrix else x_type
+            return_type = (types.float64 if scalar
+                           else FLOAT_MATRIX if matrix else x_type)
             entry = _resolve(fun, x_type, args_type, return_type)
         per_function[key] = entry
     return None if entry is None else entry[1]

@@ -18,16 +18,14 @@ import weakref
 
 import numba
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.core.errors import TypingError
-from numba.extending import overload
 
 from ._compiled_fun import (FLOAT_VECTOR, _args_key, compiled_addresses,
                             is_compiled)
 from ._constraints import normalize_bounds, normalize_constraints
 from ._kernels import slsqp as K
 from ._kernels.dense import dense_assemble, dense_points
-from ._kernels.funcptr import function_addresses
 from ._kernels import slsqp_compiled as KC
 from ._kernels.slsqp_compiled import slsqp_solve_at
 from ._kernels.steps import (METHOD_2POINT, METHOD_3POINT, STEP_ABSOLUTE,
@@ -760,61 +758,6 @@ def _run_python(P, fun, jac, args, x, raws, iprint, eps, rel_step, callback,
 
 # ------------------------------------------------------- the compiled path
 
-def _as_float(value):
-    pass
-
-
-@overload(_as_float)
-def _ov_as_float(value):
-    if isinstance(value, (types.Float, types.Integer, types.Boolean)):
-        return lambda value: float(value)
-    if isinstance(value, types.Array) and isinstance(value.dtype,
-                                                     (types.Float,
-                                                      types.Integer)):
-        def impl(value):
-            if value.size != 1:
-                raise ValueError("The user-provided objective function must "
-                                 "return a scalar value.")
-            return float(value.ravel()[0])
-        return impl
-    return None
-
-
-# objective dispatcher -> {args type: (adapter, addresses) | None}
-_SCALAR_ADAPTERS = weakref.WeakKeyDictionary()
-
-
-def _scalar_addresses(fun, args):
-    """Addresses of ``adapter(x, args) -> float64`` calling ``fun(x, *args)``
-    (None if it does not compile for these types)."""
-    per = _SCALAR_ADAPTERS.get(fun)
-    if per is None:
-        per = _SCALAR_ADAPTERS[fun] = {}
-    key = _args_key(args)
-    if key is None:
-        try:
-            key = numba.typeof(args)
-        except (ValueError, TypeError):
-            return None
-    entry = per.get(key, False)
-    if entry is False:
-        try:
-            args_type = numba.typeof(args)
-        except (ValueError, TypeError):
-            return None
-        @njit
-        def adapter(x, args):
-            return _as_float(fun(x, *args))
-        signature = types.float64(FLOAT_VECTOR, args_type)
-        try:
-            adapter.compile(signature.args)
-            entry = (adapter, function_addresses(adapter, signature))
-        except TypingError:
-            entry = None
-        per[key] = entry
-    return None if entry is None else entry[1]
-
-
 _NO_ADDRESS = (0, 0)
 
 
@@ -889,7 +832,7 @@ def _compiled_pack(fun, jac, args, blocks, n, lb, ub, xl, xu, meq, m, ftol,
             return None
     if cargs is None:
         cargs = ()
-    faddr = _scalar_addresses(fun, args)
+    faddr = compiled_addresses(fun, args, scalar=True)
     if faddr is None:
         return None
     gaddr = _NO_ADDRESS
