@@ -13,30 +13,9 @@ except ImportError:  # asv imports benchmark files as top-level modules
 
 import numpy as np
 
+from fastopt._examples import bratu, broyden_tridiagonal as tridiagonal
+
 IMPLS = ("fastopt", "scipy")
-
-
-def tridiagonal(x):
-    """Broyden's tridiagonal residual."""
-    f = (3.0 - 2.0 * x) * x + 1.0
-    f[1:] -= x[:-1]
-    f[:-1] -= 2.0 * x[1:]
-    return f
-
-
-def bratu(m, lam=1.0):
-    """The 2-D Bratu residual on an m x m interior grid."""
-    h2 = 1.0 / (m + 1) ** 2
-
-    def F(u):
-        U = u.reshape(m, m)
-        f = 4.0 * U - h2 * lam * np.exp(U)
-        f[1:, :] -= U[:-1, :]
-        f[:-1, :] -= U[1:, :]
-        f[:, 1:] -= U[:, :-1]
-        f[:, :-1] -= U[:, 1:]
-        return f.ravel()
-    return F
 
 
 def problem(name):

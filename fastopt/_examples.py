@@ -211,6 +211,23 @@ def helical_valley_jit(x):
                      10.0 * (np.sqrt(x[0] ** 2 + x[1] ** 2) - 1.0), x[2]])
 
 
+def bratu(m, lam=1.0):
+    """The 2-D Bratu residual ``-Laplace(u) = lam exp(u)`` (u = 0 on the
+    boundary, 5-point stencil, scaled by h^2) on an m x m interior grid,
+    as a function of the flattened u."""
+    h2 = 1.0 / (m + 1) ** 2
+
+    def F(u):
+        U = u.reshape(m, m)
+        f = 4.0 * U - h2 * lam * np.exp(U)
+        f[1:, :] -= U[:-1, :]
+        f[:-1, :] -= U[1:, :]
+        f[:, 1:] -= U[:, :-1]
+        f[:, :-1] -= U[:, 1:]
+        return f.ravel()
+    return F
+
+
 def docs_system(x):
     """The example of scipy.optimize.root's docstring."""
     return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,

@@ -14,20 +14,13 @@ from scipy.optimize import _nonlin as SN
 
 from fastopt._krylov_jacobian import KrylovJacobian, newton_krylov
 from fastopt import _nonlin as N
+from fastopt._examples import bratu, broyden_tridiagonal as tridiagonal
 
 METHODS = ["lgmres", "gmres", "bicgstab", "cgs", "minres"]
 F_TOL = 1e-9
 
 
 # --------------------------------------------------------------- problems
-
-def tridiagonal(x):
-    # Broyden's tridiagonal system
-    f = (3.0 - 2.0 * x) * x + 1.0
-    f[1:] -= x[:-1]
-    f[:-1] -= 2.0 * x[1:]
-    return f
-
 
 def tridiagonal_jac(x):
     n = x.size
@@ -50,19 +43,7 @@ def bvp_problem(n):
 
 
 def bratu_problem(m, lam=1.0):
-    # 2-D Bratu: -Laplace(u) = lam exp(u) on the unit square, u = 0 on the
-    # boundary, 5-point stencil on an m x m interior grid
-    h2 = 1.0 / (m + 1) ** 2
-
-    def F(u):
-        U = u.reshape(m, m)
-        f = 4.0 * U - h2 * lam * np.exp(U)
-        f[1:, :] -= U[:-1, :]
-        f[:-1, :] -= U[1:, :]
-        f[:, 1:] -= U[:, :-1]
-        f[:, :-1] -= U[:, 1:]
-        return f.ravel()
-    return F, np.zeros(m * m)
+    return bratu(m, lam), np.zeros(m * m)
 
 
 def two_equations(x):
