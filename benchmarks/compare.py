@@ -7,7 +7,9 @@ implementations, interleaved (fastopt, scipy, fastopt, ...) so that both
 see the same machine load, and prints each case's medians and their ratio,
 then, per suite, the median ratio over its first parameter (the problem or
 size) for each combination of the others: the figure the targets name.
-Also times the fresh-interpreter ``Startup`` snippets.
+Also times the fresh-interpreter ``Startup`` snippets.  ``peakmem_*``
+methods run in a fresh interpreter per case and report the peak resident
+memory the call adds over what the process held after ``setup``.
 """
 import argparse
 import itertools
@@ -50,11 +52,61 @@ def _per_call(call, min_seconds=0.02):
     return elapsed / number
 
 
+_PEAK_SCRIPT = """
+import resource, sys
+sys.path.insert(0, {folder!r})
+import {module} as module
+suite = module.{suite}
+args = {args!r}
+instance = suite()
+instance.setup(*args)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+getattr(instance, {method!r})(*args)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) * 1024)
+"""
+
+
+def _peak_bytes(suite, method, args):
+    # The peak added by one call, in a fresh interpreter (ru_maxrss never
+    # goes down, so each case needs its own process).
+    code = _PEAK_SCRIPT.format(
+        folder=os.path.dirname(os.path.abspath(__file__)),
+        module=suite.__module__, suite=suite.__name__, args=list(args),
+        method=method)
+    done = subprocess.run([sys.executable, "-c", code], check=True,
+                          capture_output=True, text=True)
+    return float(done.stdout.split()[-1])
+
+
+def compare_memory(suite, out):
+    names = suite.param_names
+    impl_axis = names.index("impl")
+    others = [p for i, p in enumerate(suite.params) if i != impl_axis]
+    methods = [m for m in dir(suite) if m.startswith("peakmem_")]
+    for combo, method in itertools.product(itertools.product(*others),
+                                           methods):
+        peaks = {}
+        for impl in ("fastopt", "scipy"):
+            args = list(combo)
+            args.insert(impl_axis, impl)
+            peaks[impl] = _peak_bytes(suite, method, args)
+        label = ", ".join(f"{n}={v}" for n, v in zip(
+            [n for n in names if n != "impl"], combo))
+        print(f"{suite.__name__}.{method}[{label}]  fastopt "
+              f"{peaks['fastopt'] / 2**20:8.1f} MiB  scipy "
+              f"{peaks['scipy'] / 2**20:8.1f} MiB  ratio "
+              f"{peaks['fastopt'] / peaks['scipy']:6.3f}", file=out,
+              flush=True)
+
+
 def compare_suite(suite, repeats, out):
     names = suite.param_names
     impl_axis = names.index("impl")
     others = [p for i, p in enumerate(suite.params) if i != impl_axis]
     methods = [m for m in dir(suite) if m.startswith("time_")]
+    if any(m.startswith("peakmem_") for m in dir(suite)):
+        compare_memory(suite, out)
     ratios = {}  # (method, other parameters but the first) -> ratios
     for combo in itertools.product(*others):
         instances = {}

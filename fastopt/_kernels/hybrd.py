@@ -34,7 +34,7 @@ Jacobian is asked for in one action, EVALUATE_BLOCK: evaluate
 EVALUATE_F or EVALUATE_BLOCK.
 
 Internally the iteration addresses ``rw`` by offsets and runs on a view
-without a memory reference (``_borrow``): array views and array arguments
+without a memory reference (:mod:`fastopt._kernels.borrow`): array views and array arguments
 of non-inlined kernels cost atomic reference-count updates, which for
 small systems cost more than MINPACK's arithmetic.
 
@@ -73,12 +73,12 @@ Status codes (``iw[I_STATUS]`` once ``DONE``)
 """
 import numpy as np
 from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from numba import njit
 
 from ._jit import OPTIONS, driver, kernel
+from .borrow import borrowed, borrowed_int64_vector, borrowed_vector
 from .funcptr import as_function, as_function_returning
 from .minpack_qr import enorm_at, fill_point
 
@@ -142,20 +142,6 @@ STATUS_F_SIZE_CHANGED = 8
 STATUS_BAD_JAC_SHAPE = 9
 
 EPSMCH = np.finfo(np.float64).eps
-
-
-@intrinsic
-def _borrow(typingctx, arr):
-    """A view of ``arr`` without a reference to its memory: reference
-    counting on it is free.  Only for use while the caller holds ``arr``."""
-    def codegen(context, builder, signature, args):
-        src = context.make_array(signature.args[0])(context, builder, args[0])
-        out = context.make_array(signature.return_type)(context, builder)
-        context.populate_array(out, data=src.data, shape=src.shape,
-                               strides=src.strides, itemsize=src.itemsize,
-                               meminfo=None, parent=None)
-        return out._getvalue()
-    return arr(arr), codegen
 
 
 def _inline(function):
@@ -821,8 +807,8 @@ def _advance(iw, rw):
     phase = iw[I_PHASE]
     if phase == P_DONE:
         return DONE
-    iw = _borrow(iw)
-    rw = _borrow(rw)
+    iw = borrowed(iw)
+    rw = borrowed(rw)
     n = iw[I_N]
     ox = NSCALAR
     of = ox + n
@@ -943,52 +929,10 @@ EVALUATE_F) or the action was another one."""
 hybr_advance_f.disable_compile()
 
 
-def _tail_codegen(dtype):
-    # base[start:start + size] of a C float64 vector as a C vector of
-    # ``dtype`` (same itemsize), without a meminfo (see _borrow).
-    def codegen(context, builder, signature, args):
-        src = context.make_array(signature.args[0])(context, builder, args[0])
-        out = context.make_array(signature.return_type)(context, builder)
-        data = builder.bitcast(builder.gep(src.data, [args[1]]),
-                               context.get_value_type(dtype).as_pointer())
-        intp_t = context.get_value_type(types.intp)
-        eight = context.get_constant(types.intp, 8)
-        context.populate_array(
-            out, data=data, shape=cgutils.pack_array(builder, [args[2]], intp_t),
-            strides=cgutils.pack_array(builder, [eight], intp_t),
-            itemsize=eight, meminfo=None, parent=None)
-        return out._getvalue()
-    return codegen
-
-
-def _check_state(base):
-    return (isinstance(base, types.Array) and base.layout == "C"
-            and base.dtype == types.float64 and base.ndim == 1)
-
-
-@intrinsic
-def _borrow_ints(typingctx, base, start, size):
-    # state[start:start + size] reinterpreted as int64 (hybr_step's iw).
-    if not _check_state(base):
-        return None
-    return (types.Array(types.int64, 1, "C")(base, types.intp, types.intp),
-            _tail_codegen(types.int64))
-
-
-@intrinsic
-def _borrow_floats(typingctx, base, start, size):
-    # state[start:start + size] (hybr_step's rw).
-    if not _check_state(base):
-        return None
-    return (types.Array(types.float64, 1, "C")(base, types.intp,
-                                                types.intp),
-            _tail_codegen(types.float64))
-
-
 def _hybr_step(state, fval):
     # See hybr_step.
-    iw = _borrow_ints(state, 0, IW_SIZE)
-    rw = _borrow_floats(state, IW_SIZE, state.size - IW_SIZE)
+    iw = borrowed_int64_vector(state, 0, IW_SIZE)
+    rw = borrowed_vector(state, IW_SIZE, state.size - IW_SIZE)
     return hybr_advance_f(iw, rw, fval)
 
 
@@ -1124,8 +1068,8 @@ def _iterate(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
     info = np.zeros(5, np.int64)
     # Borrowed aliases (iw and rw stay alive: they are returned): passing
     # them to the non-inlined _advance costs no reference counting.
-    biw = _borrow(iw)
-    brw = _borrow(rw)
+    biw = borrowed(iw)
+    brw = borrowed(rw)
     oe = NSCALAR + 8 * n
     # One point array reused across calls (see fill_point) instead of a
     # copy of xe per call.

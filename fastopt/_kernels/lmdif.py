@@ -98,12 +98,11 @@ always have finite residuals.
 import math
 
 import numpy as np
-from numba.core import cgutils, types
-from numba.core.errors import TypingError
-from numba.extending import intrinsic, overload
-from numba.np.arrayobj import make_array, populate_array
+from numba.core import types
+from numba.extending import overload
 
 from ._jit import driver, kernel
+from .borrow import borrowed_matrix, borrowed_vector
 from .funcptr import as_function, as_function_returning
 from .minpack_qr import enorm, fill_point, qrfac_into
 
@@ -362,68 +361,19 @@ PH_TRIAL = 4      # f at the trial point
 PH_DONE = 5
 
 
-def _view_codegen(ndim):
-    def codegen(context, builder, signature, args):
-        base = make_array(signature.args[0])(context, builder, args[0])
-        out = make_array(signature.return_type)(context, builder)
-        itemsize = base.itemsize
-        data = builder.gep(base.data, [args[1]])
-        if ndim == 1:
-            shape = [args[2]]
-            strides = [itemsize]
-        else:
-            shape = [args[2], args[3]]
-            strides = [builder.mul(args[3], itemsize), itemsize]
-        intp_t = context.get_value_type(types.intp)
-        populate_array(out, data=data,
-                       shape=cgutils.pack_array(builder, shape, intp_t),
-                       strides=cgutils.pack_array(builder, strides, intp_t),
-                       itemsize=itemsize, meminfo=None, parent=None)
-        return out._getvalue()
-    return codegen
-
-
-def _require_contiguous(base):
-    if not (isinstance(base, types.Array) and base.layout == "C"):
-        raise TypingError("lmdif kernels take C-contiguous arrays; got "
-                          f"{base}")
-
-
-@intrinsic
-def _borrow1(typingctx, base, start, size):
-    # base[start:start + size] as a C-contiguous view *without* a meminfo:
-    # no reference counting (NRT_incref/decref of NULL are no-ops), so
-    # passing it around costs no atomic operations.  Valid only while
-    # ``base`` is alive, hence only inside one kernel call; never return
-    # it to Python.
-    _require_contiguous(base)
-    ret = types.Array(base.dtype, 1, "C")
-    return (ret(base, types.intp, types.intp), _view_codegen(1))
-
-
-@intrinsic
-def _borrow2(typingctx, base, start, rows, cols):
-    # base[start:start + rows * cols].reshape(rows, cols), borrowed as
-    # _borrow1 (and without reshape's run-time helper).
-    _require_contiguous(base)
-    ret = types.Array(base.dtype, 2, "C")
-    return (ret(base, types.intp, types.intp, types.intp),
-            _view_codegen(2))
-
-
 @kernel
 def _vec(rw, offsets, slot, size):
-    return _borrow1(rw, offsets[slot], size)
+    return borrowed_vector(rw, offsets[slot], size)
 
 
 @kernel
 def _mat(rw, offsets, slot, rows, cols):
-    return _borrow2(rw, offsets[slot], rows, cols)
+    return borrowed_matrix(rw, offsets[slot], rows, cols)
 
 
 @kernel
 def _ipvt(iw):
-    return _borrow1(iw, N_IW, iw[I_N])
+    return borrowed_vector(iw, N_IW, iw[I_N])
 
 
 @kernel
@@ -738,7 +688,6 @@ def _after_trial(rw, iw, o, fnew):
 
 @kernel
 def _after_f0(rw, iw, o, values):
-    n = iw[I_N]
     m = iw[I_M]
     fvec = _vec(rw, o, O_FVEC, m)
     iw[I_NFEV] = 1
@@ -775,10 +724,10 @@ def lm_advance(rw, iw, values):
         return DONE
     o = _offsets(n, max(m, 0))
     # Borrowed (meminfo-free) aliases: the helpers below then pass arrays
-    # around without reference counting (see _borrow1).
-    rw = _borrow1(rw, 0, rw.size)
-    iw = _borrow1(iw, 0, iw.size)
-    values = _borrow1(values, 0, values.size)
+    # around without reference counting (see fastopt._kernels.borrow).
+    rw = borrowed_vector(rw, 0, rw.size)
+    iw = borrowed_vector(iw, 0, iw.size)
+    values = borrowed_vector(values, 0, values.size)
     if phase == PH_START:
         improper = (n <= 0 or m < n or rw[R_FTOL] < 0.0
                     or rw[R_XTOL] < 0.0 or rw[R_GTOL] < 0.0
@@ -884,8 +833,8 @@ def _iterate(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
                       epsfcn, factor, diag)
     # Borrowed aliases (rw and iw stay alive: they are returned): passing
     # them to lm_advance costs no reference counting.
-    brw = _borrow1(rw, 0, rw.size)
-    biw = _borrow1(iw, 0, iw.size)
+    brw = borrowed_vector(rw, 0, rw.size)
+    biw = borrowed_vector(iw, 0, iw.size)
     o = _offsets(n, m)
     oxe = o[O_XE]
     oxb = o[O_XB]
