@@ -5,7 +5,7 @@ constraints), each with finite-difference ('numerical') or analytic
 gradients and constraint Jacobians, as NumPy functions ('python') or
 ``@njit`` functions ('njit': fastopt solves the whole problem in compiled
 code, SciPy calls them from Python); and dense convex QPs on the simplex
-with n = 100 and 300 variables, where the QP linear algebra dominates.
+with n = 100, 300 and 500 variables, where the QP linear algebra dominates.
 """
 import numpy as np
 
@@ -204,9 +204,11 @@ class SLSQPDense:
     """A dense QP with n variables (one equality, one inequality, n
     bounds)."""
 
-    params = [[100, 300], list(IMPLS)]
+    params = [[100, 300, 500], list(IMPLS)]
     param_names = ["n", "impl"]
-    timeout = 120
+    # One solve at n = 500 takes about 0.3 s (SciPy several seconds on a
+    # loaded machine, its BLAS threads contending): room for asv's samples.
+    timeout = 240
 
     def setup(self, n, impl):
         self.fun, self.x0, self.kwargs = dense_problem(n)

@@ -186,6 +186,29 @@ def test_householder_zero_vector_is_identity():
     assert np.array_equal(c, np.arange(4.0))
 
 
+def test_householder_quad_is_pair_twice():
+    # house_apply_quad computes each vector exactly as house_apply_pair
+    # does (bit for bit), and both apply the reflection Q = I + u u'/(s up).
+    rng = np.random.default_rng(7)
+    for size, p, l in [(9, 2, 3), (10, 0, 1), (2, 0, 1), (64, 5, 6)]:
+        u = rng.standard_normal(size)
+        up = H.house_make(u, p, l)
+        vectors = [rng.standard_normal(size) for _ in range(4)]
+        quad = [v.copy() for v in vectors]
+        H.house_apply_quad(u, p, l, up, *quad)
+        pairs = [v.copy() for v in vectors]
+        H.house_apply_pair(u, p, l, up, pairs[0], pairs[1])
+        H.house_apply_pair(u, p, l, up, pairs[2], pairs[3])
+        for a, b in zip(quad, pairs):
+            assert np.array_equal(a, b)
+        hv = np.zeros(size)
+        hv[p] = up
+        hv[l:] = u[l:]
+        Qm = np.eye(size) + np.outer(hv, hv) / (u[p] * up)
+        for v, a in zip(vectors, quad):
+            np.testing.assert_allclose(a, Qm @ v, rtol=0, atol=1e-14 * size)
+
+
 @pytest.mark.parametrize("a,b", [(3.0, 4.0), (-4.0, 3.0), (0.0, -2.0),
                                  (1e200, 1e200), (1e-200, -3e-200),
                                  (5.0, 0.0), (0.0, 0.0)])
@@ -345,6 +368,56 @@ def test_lsi_known():
     E1 = np.ones((1, 2))
     assert Q.lsi(E1, f[:1], G, h, x, mult,
                  np.empty(Q.lsi_work_size(1, 1, 2))) == 5
+
+
+def _kkt_problem(rng, me, n, mg, n_active, mc=0):
+    # A strictly convex problem min ||E x - f|| s.t. C x = d, G x >= h
+    # with a known solution: x*, the active rows of G (multipliers > 0)
+    # and the equality multipliers are chosen, then f is built from the
+    # stationarity condition E'(E x* - f) = C' mu + G' lam.
+    E = rng.standard_normal((me, n))
+    C = rng.standard_normal((mc, n))
+    G = rng.standard_normal((mg, n))
+    x = rng.standard_normal(n)
+    lam = np.zeros(mg)
+    active = rng.choice(mg, n_active, replace=False)
+    lam[active] = rng.uniform(0.5, 2.0, n_active)
+    mu = rng.standard_normal(mc)
+    h = G @ x - rng.uniform(0.1, 1.0, mg)
+    h[active] = G[active] @ x
+    r = E @ np.linalg.solve(E.T @ E, C.T @ mu + G.T @ lam)
+    return C, C @ x, E, E @ x - r, G, h, x, mu, lam
+
+
+@pytest.mark.parametrize("me,n,mg", [(150, 130, 140), (70, 65, 3),
+                                     (200, 64, 129)])
+def test_lsi_several_blocks(me, n, mg):
+    # Sizes beyond the 64-column blocks of the QR factorisation and of
+    # the substitution G R^-1, and at their edges: the known solution
+    # and multipliers, to a tolerance of 1e-9 relative (the problems are
+    # well conditioned).
+    rng = np.random.default_rng(me + n + mg)
+    _, _, E, f, G, h, xs, _, lam = _kkt_problem(rng, me, n, mg,
+                                                 min(mg, n) // 3)
+    x = np.full(n, np.nan)
+    mult = np.full(mg, np.nan)
+    work = np.full(Q.lsi_work_size(me, mg, n), np.nan)
+    assert Q.lsi(E, f, G, h, x, mult, work) == 1
+    np.testing.assert_allclose(x, xs, rtol=0, atol=1e-9 * np.abs(xs).max())
+    np.testing.assert_allclose(mult, lam, rtol=0,
+                               atol=1e-9 * np.abs(lam).max())
+
+
+def test_lsei_several_blocks():
+    rng = np.random.default_rng(3)
+    C, d, E, f, G, h, xs, mu, lam = _kkt_problem(rng, 160, 140, 150, 40,
+                                                  mc=3)
+    mode, x, mult = run_lsei(C, d, E, f, G, h)
+    assert mode == 1
+    np.testing.assert_allclose(x, xs, rtol=0, atol=1e-9 * np.abs(xs).max())
+    expected = np.concatenate([mu, lam])
+    np.testing.assert_allclose(mult, expected, rtol=0,
+                               atol=1e-9 * np.abs(expected).max())
 
 
 def test_lsei_known():

@@ -16,10 +16,11 @@ value ``s = -sign(v[p]) * ||(v[p], v[l:])||`` (the sign chosen so that no
 cancellation occurs in ``up = v[p] - s``), keeps ``v[l:]`` as the tail of
 the Householder vector ``u = (up, v[l:])`` and returns ``up``.  The
 reflection is ``Q = I + u u' / (s * up)``; :func:`house_apply` applies it
-to another vector (:func:`house_apply_contiguous` and
-:func:`house_apply_pair`: the same for contiguous vectors, one or two at a
-time).  ``up == 0`` means the identity: returned when the tail is already
-zero, where Lawson-Hanson's H1 would flip the sign of ``v[p]``.
+to another vector (:func:`house_apply_contiguous`,
+:func:`house_apply_pair` and :func:`house_apply_quad`: the same for
+contiguous vectors, one, two or four at a time).  ``up == 0`` means the
+identity: returned when the tail is already zero, where Lawson-Hanson's
+H1 would flip the sign of ``v[p]``.
 
 Givens convention
 -----------------
@@ -28,20 +29,19 @@ Givens convention
 
 Borrowed arrays
 ---------------
-:func:`borrowed` (an intrinsic) returns an array without its
+:func:`borrowed` (from :mod:`fastopt._kernels.borrow`) returns an array without its
 reference-counted owner; the public QP and NNLS kernels apply it to their
 arguments so that the many row and slice views their loops take cost no
 atomic reference-count updates.
 """
 import math
 
-from numba.core import cgutils
-from numba.extending import intrinsic
-
-from ._jit import inline_kernel, kernel
+from ._jit import inline_kernel
+from .borrow import borrowed
 
 __all__ = ["house_make", "house_apply", "house_apply_contiguous",
-           "house_apply_pair", "givens", "givens_apply", "dot", "borrowed"]
+           "house_apply_pair", "house_apply_quad", "givens", "givens_apply",
+           "dot", "borrowed"]
 
 
 @inline_kernel
@@ -221,6 +221,67 @@ def house_apply_pair(u, p, l, up, c, d):
 
 
 @inline_kernel
+def house_apply_quad(u, p, l, up, c, d, e, g):
+    """:func:`house_apply_pair` to four vectors at once, each computed
+    exactly as :func:`house_apply_pair` computes it (so results do not
+    depend on how the vectors are grouped).
+
+    The four inner products are independent chains of additions, which
+    the processor overlaps: the inner products are a serial reduction per
+    vector (without ``fastmath`` they are not vectorised), so more of them
+    in flight is what makes the sweep of NNLS over its zero set faster."""
+    b = _denominator(u, p, up)
+    if b == 0.0:
+        return
+    cs = c[l:]
+    ds = d[l:]
+    es = e[l:]
+    gs = g[l:]
+    us = u[l:]
+    n = cs.size
+    n2 = n // 2
+    c0 = 0.0
+    c1 = 0.0
+    d0 = 0.0
+    d1 = 0.0
+    e0 = 0.0
+    e1 = 0.0
+    g0 = 0.0
+    g1 = 0.0
+    for k in range(n2):
+        i = 2 * k
+        u0 = us[i]
+        u1 = us[i + 1]
+        c0 += cs[i] * u0
+        c1 += cs[i + 1] * u1
+        d0 += ds[i] * u0
+        d1 += ds[i + 1] * u1
+        e0 += es[i] * u0
+        e1 += es[i + 1] * u1
+        g0 += gs[i] * u0
+        g1 += gs[i + 1] * u1
+    for i in range(2 * n2, n):
+        c0 += cs[i] * us[i]
+        d0 += ds[i] * us[i]
+        e0 += es[i] * us[i]
+        g0 += gs[i] * us[i]
+    sc = (c[p] * up + (c0 + c1)) / b
+    sd = (d[p] * up + (d0 + d1)) / b
+    se = (e[p] * up + (e0 + e1)) / b
+    sg = (g[p] * up + (g0 + g1)) / b
+    c[p] += sc * up
+    d[p] += sd * up
+    e[p] += se * up
+    g[p] += sg * up
+    for i in range(n):
+        ui = us[i]
+        cs[i] += sc * ui
+        ds[i] += sd * ui
+        es[i] += se * ui
+        gs[i] += sg * ui
+
+
+@inline_kernel
 def givens(a, b):
     """Construct a Givens rotation (Lawson-Hanson G1).
 
@@ -246,20 +307,3 @@ def givens_apply(c, s, x, y):
     """Apply the rotation ``[c s; -s c]`` to ``(x, y)`` (Lawson-Hanson G2);
     returns the rotated pair."""
     return c * x + s * y, -s * x + c * y
-
-
-@intrinsic
-def borrowed(typingctx, arr):
-    """The same array without its reference-counted owner (meminfo and
-    parent set to null), for use while the caller keeps the original
-    alive.  Every view taken of it (rows, slices, the work partitions)
-    then skips numba's atomic reference-count updates, which NRT does
-    only for a non-null meminfo: measured as about 70% of lsq's time at
-    n <= 5 (the arithmetic there is a few hundred flops)."""
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder,
-                                                    value=args[0])
-        ary.meminfo = cgutils.get_null_value(ary.meminfo.type)
-        ary.parent = cgutils.get_null_value(ary.parent.type)
-        return ary._getvalue()
-    return arr(arr), codegen

@@ -39,6 +39,12 @@ lsq(ldl, g, C, d, meq, xl, xu, s, mult, work) -> mode
 
 Inputs of ldp/lsi/lsei/lsq are not modified (they copy into ``work``).
 
+LSI's QR factorisation and its triangular solve ``G R^-1`` (the bulk of the
+work for large problems) keep E row-major and G transposed and run their
+loops along rows, over blocks of columns that stay in cache: the inner
+products of the reflections and of the substitution are then elementwise
+vector loops, each summed in row order (Lawson-Hanson's H12 order).
+
 Multipliers follow the KKT sign convention ``grad = C' mu + G' lam`` with
 ``lam >= 0``: for LDP ``x = G' lam``, for LSI/LSEI
 ``E'(E x - f) = C' mu + G' lam``, for LSQ ``B s + g = C' mult[:m] +
@@ -111,6 +117,142 @@ def _undo_right_reflections(C, up, y, x):
         house_apply_contiguous(C[i], i, i + 1, up[i], x)
 
 
+# Width of the column blocks of the vectorised kernels below: a block of
+# a matrix (rows x _BLOCK float64, 256 KB for 500 rows) stays in L2 cache
+# while many reflections or substitution steps pass over it.
+_BLOCK = 64
+
+
+@inline_kernel
+def _reflect_block(E, j, up, r0, r1, t):
+    # Apply the reflection held in column j of E (pivot j, tail j + 1:,
+    # from house_make) to the columns r0:r1 (r0 > j) of the row-major E.
+    # Each column's inner product runs down the rows in order
+    # (Lawson-Hanson's H2 order), but the loops run along rows: contiguous
+    # and elementwise, so they vectorise, where a column-by-column inner
+    # product is a serial reduction.  t (r1 - r0 long) is scratch.
+    me = E.shape[0]
+    if up == 0.0:
+        return
+    b = up * E[j, j]
+    if not b < 0.0:
+        return
+    w = r1 - r0
+    ej = E[j, r0:r1]
+    for r in range(w):
+        t[r] = ej[r] * up
+    i = j + 1
+    while i + 4 <= me:
+        # four rows per pass over t, added in row order
+        u0 = E[i, j]
+        u1 = E[i + 1, j]
+        u2 = E[i + 2, j]
+        u3 = E[i + 3, j]
+        e0 = E[i, r0:r1]
+        e1 = E[i + 1, r0:r1]
+        e2 = E[i + 2, r0:r1]
+        e3 = E[i + 3, r0:r1]
+        for r in range(w):
+            t[r] = (((t[r] + u0 * e0[r]) + u1 * e1[r]) + u2 * e2[r]
+                    + u3 * e3[r])
+        i += 4
+    while i < me:
+        ui = E[i, j]
+        ei = E[i, r0:r1]
+        for r in range(w):
+            t[r] += ui * ei[r]
+        i += 1
+    for r in range(w):
+        t[r] = t[r] / b
+    for r in range(w):
+        ej[r] += t[r] * up
+    for i in range(j + 1, me):
+        ui = E[i, j]
+        ei = E[i, r0:r1]
+        for r in range(w):
+            ei[r] += t[r] * ui
+
+
+@inline_kernel
+def _householder_qr(E, f, up, t):
+    # E = Q R in place for the row-major E (me x n, me >= n): R in the
+    # upper triangle, reflection j in column j (pivot j, tail j + 1:) with
+    # its pivot element in up[j]; f <- Q' f.  Left-looking over blocks of
+    # _BLOCK columns: a block receives every earlier reflection while it
+    # sits in cache, then is factored itself, so the matrix is streamed
+    # from memory once per block instead of once per column.  Every
+    # column receives the same reflections in the same order as
+    # column-by-column Householder QR, computed the same way
+    # (_reflect_block), so the result does not depend on the blocking.
+    # t (min(n, _BLOCK) long) is scratch.
+    n = E.shape[1]
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(r0 + _BLOCK, n)
+        for j in range(r0):
+            _reflect_block(E, j, up[j], r0, r1, t)
+        for j in range(r0, r1):
+            col = E[:, j]
+            up[j] = house_make(col, j, j + 1)
+            if j + 1 < r1:
+                _reflect_block(E, j, up[j], j + 1, r1, t)
+            house_apply(col, j, j + 1, up[j], f)
+
+
+@inline_kernel
+def _solve_rows_right(E, Gt, h, f, acc, rc):
+    # G <- G R^-1 and h <- h - G R^-1 f[:n] for G held transposed (Gt,
+    # n x mg) and R the upper triangle of E[:n] (row-major): column j of
+    # G R^-1 is (G[:, j] - sum_{l<j} (G R^-1)[:, l] R[l, j]) / R[j, j].
+    # The loops run along the rows of Gt, a block of constraints at a
+    # time (vectorised; the block stays in cache for all j); acc and rc
+    # (mg and n long) are scratch.
+    n = Gt.shape[0]
+    mg = Gt.shape[1]
+    for i0 in range(0, mg, _BLOCK):
+        i1 = min(i0 + _BLOCK, mg)
+        w = i1 - i0
+        ab = acc[:w]
+        for j in range(n):
+            for l in range(j):
+                rc[l] = E[l, j]
+            for c in range(w):
+                ab[c] = 0.0
+            l = 0
+            while l + 4 <= j:
+                r0 = rc[l]
+                r1 = rc[l + 1]
+                r2 = rc[l + 2]
+                r3 = rc[l + 3]
+                g0 = Gt[l, i0:i1]
+                g1 = Gt[l + 1, i0:i1]
+                g2 = Gt[l + 2, i0:i1]
+                g3 = Gt[l + 3, i0:i1]
+                for c in range(w):
+                    ab[c] = (((ab[c] + r0 * g0[c]) + r1 * g1[c])
+                             + r2 * g2[c] + r3 * g3[c])
+                l += 4
+            while l < j:
+                rl = rc[l]
+                gl = Gt[l, i0:i1]
+                for c in range(w):
+                    ab[c] += rl * gl[c]
+                l += 1
+            gj = Gt[j, i0:i1]
+            d = E[j, j]
+            for c in range(w):
+                gj[c] = (gj[c] - ab[c]) / d
+        for c in range(w):
+            ab[c] = 0.0
+        for j in range(n):
+            fj = f[j]
+            gj = Gt[j, i0:i1]
+            for c in range(w):
+                ab[c] += gj[c] * fj
+        hb = h[i0:i1]
+        for c in range(w):
+            hb[c] -= ab[c]
+
+
 # ---------------------------------------------------------------- sizes
 
 @kernel
@@ -174,30 +316,18 @@ def lsq_work_size(m, meq, n):
 
 # ------------------------------------------------------------------ LDP
 
-@kernel
-def _ldp(G, h, x, mult, work, maxiter):
-    # min ||x|| s.t. G x >= h through the dual NNLS problem
-    # min ||[G'; h'] u - e_{n+1}||, u >= 0 (Lawson-Hanson ch. 23).
-    mg, n = G.shape
-    for i in range(mg):
-        mult[i] = 0.0
-    if n <= 0:
-        return 2
-    for j in range(n):
-        x[j] = 0.0
-    if mg == 0:
-        return 1
+@inline_kernel
+def _ldp_dual(at, h, mult, work, mg, n, maxiter):
+    # The dual NNLS problem of LDP on at = [G h] (already filled, the
+    # first mg * (n + 1) entries of work); on success mult = u / fac, the
+    # multipliers.  Returns the mode.
     n1 = n + 1
-    at, o = _take_matrix(work, 0, mg, n1)
+    o = mg * n1
     rhs, o = _take(work, o, n1)
     zz, o = _take(work, o, n1)
     index, o = _take(work, o, mg)
     w, o = _take(work, o, mg)
     u, o = _take(work, o, mg)
-    for i in range(mg):
-        for j in range(n):
-            at[i, j] = G[i, j]
-        at[i, n] = h[i]
     for j in range(n):
         rhs[j] = 0.0
     rhs[n] = 1.0
@@ -216,11 +346,70 @@ def _ldp(G, h, x, mult, work, maxiter):
     if not (1.0 + fac) - 1.0 > 0.0:
         return 4
     for i in range(mg):
-        ui = u[i] / fac
-        mult[i] = ui
+        mult[i] = u[i] / fac
+    return 1
+
+
+@kernel
+def _ldp(G, h, x, mult, work, maxiter):
+    # min ||x|| s.t. G x >= h through the dual NNLS problem
+    # min ||[G'; h'] u - e_{n+1}||, u >= 0 (Lawson-Hanson ch. 23).
+    mg, n = G.shape
+    for i in range(mg):
+        mult[i] = 0.0
+    if n <= 0:
+        return 2
+    for j in range(n):
+        x[j] = 0.0
+    if mg == 0:
+        return 1
+    at, o = _take_matrix(work, 0, mg, n + 1)
+    for i in range(mg):
+        for j in range(n):
+            at[i, j] = G[i, j]
+        at[i, n] = h[i]
+    mode = _ldp_dual(at, h, mult, work, mg, n, maxiter)
+    if mode != 1:
+        return mode
+    for i in range(mg):
+        ui = mult[i]
         if ui != 0.0:
             for j in range(n):
                 x[j] += G[i, j] * ui
+    return 1
+
+
+@kernel
+def _ldp_transposed(Gt, h, x, mult, work, maxiter):
+    # _ldp for G held transposed (Gt = G', n x mg): the same operations in
+    # the same order, with x = G' mult summed along the rows of Gt.
+    n, mg = Gt.shape
+    for i in range(mg):
+        mult[i] = 0.0
+    if n <= 0:
+        return 2
+    for j in range(n):
+        x[j] = 0.0
+    if mg == 0:
+        return 1
+    at, o = _take_matrix(work, 0, mg, n + 1)
+    for j in range(n):
+        gj = Gt[j]
+        for i in range(mg):
+            at[i, j] = gj[i]
+    for i in range(mg):
+        at[i, n] = h[i]
+    mode = _ldp_dual(at, h, mult, work, mg, n, maxiter)
+    if mode != 1:
+        return mode
+    for j in range(n):
+        gj = Gt[j]
+        sm = 0.0
+        for i in range(mg):
+            ui = mult[i]
+            if ui != 0.0:
+                sm += gj[i] * ui
+        x[j] = sm
     return 1
 
 
@@ -251,44 +440,38 @@ def ldp(G, h, x, mult, work):
 # ------------------------------------------------------------------ LSI
 
 @kernel
-def _lsi_inplace(Et, f, G, h, x, mult, work, maxiter):
-    # min ||E x - f|| s.t. G x >= h, destroying Et = E', f, G, h: with
+def _lsi_inplace(E, f, Gt, h, x, mult, work, maxiter):
+    # min ||E x - f|| s.t. G x >= h, destroying E, f, Gt = G', h: with
     # E = Q R, z = R x - Q1'f turns it into LDP(G R^-1, h - G R^-1 Q1'f).
-    # E is held transposed so that its columns, which the reflections
-    # work on, are contiguous; R[i, j] (i <= j) is then Et[j, i].
-    n, me = Et.shape
-    mg = G.shape[0]
+    # E is row-major and G is held transposed so that the reflections
+    # and the triangular solve run along contiguous rows over blocks of
+    # columns (see _householder_qr, _solve_rows_right); R[i, j] (i <= j)
+    # is then E[i, j].
+    me, n = E.shape
+    mg = Gt.shape[1]
     for i in range(mg):
         mult[i] = 0.0
     for j in range(n):
         x[j] = 0.0
     if n > me:
         return 5
-    for j in range(n):
-        col = Et[j]
-        up = house_make(col, j, j + 1)
-        _reflect_rows(col, j, up, Et, j + 1)
-        house_apply_contiguous(col, j, j + 1, up, f)
-    if _singular_diagonal(Et, n):
-        return 5
-    for i in range(mg):
-        # Row i of G R^-1: solve z R = G[i]; column j of R is Et[j, :j+1].
-        gi = G[i]
-        for j in range(n):
-            sm = gi[j]
-            if j > 0:
-                sm -= dot(gi[:j], Et[j, :j])
-            gi[j] = sm / Et[j, j]
-        h[i] -= dot(gi, f[:n])
     z = work[:n]
-    mode = _ldp(G, h, z, mult, work[n:], maxiter)
+    # scratch: z and the LDP work, neither in use yet
+    _householder_qr(E, f, z, work[n:n + min(n, _BLOCK)])
+    if _singular_diagonal(E, n):
+        return 5
+    if mg > 0:
+        _solve_rows_right(E, Gt, h, f, work[n:n + mg],
+                          work[n + mg:n + mg + n])
+    mode = _ldp_transposed(Gt, h, z, mult, work[n:], maxiter)
     if mode != 1:
         return mode
     for i in range(n - 1, -1, -1):
         sm = z[i] + f[i]
+        ei = E[i]
         for j in range(i + 1, n):
-            sm -= Et[j, i] * x[j]
-        x[i] = sm / Et[i, i]
+            sm -= ei[j] * x[j]
+        x[i] = sm / E[i, i]
     return 1
 
 
@@ -318,17 +501,17 @@ def lsi(E, f, G, h, x, mult, work):
     me, n = E.shape
     mg = G.shape[0]
     work = borrowed(work)
-    Et, o = _take_matrix(work, 0, n, me)
+    Ew, o = _take_matrix(work, 0, me, n)
     fw, o = _take(work, o, me)
-    Gw, o = _take_matrix(work, o, mg, n)
+    Gt, o = _take_matrix(work, o, n, mg)
     hw, o = _take(work, o, mg)
-    for i in range(me):
-        for j in range(n):
-            Et[j, i] = E[i, j]
+    Ew[:, :] = E
     fw[:] = f
-    Gw[:, :] = G
+    for i in range(mg):
+        for j in range(n):
+            Gt[j, i] = G[i, j]
     hw[:] = h
-    return _lsi_inplace(Et, fw, Gw, hw, borrowed(x), borrowed(mult),
+    return _lsi_inplace(Ew, fw, Gt, hw, borrowed(x), borrowed(mult),
                         work[o:], 0)
 
 
@@ -454,9 +637,10 @@ def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
     k = n - mc
     up, o = _take(work, 0, mc)
     y, o = _take(work, o, n)
-    E2t, o = _take_matrix(work, o, k, me)     # (E Q)[:, mc:] transposed
+    # (E Q)[:, mc:], transposed for HFTI (mg == 0), row-major for LSI
+    E2, o = _take(work, o, k * me)
     f2, o = _take(work, o, me)
-    G2, o = _take_matrix(work, o, mg, k)
+    G2t, o = _take_matrix(work, o, k, mg)     # (G Q)[:, mc:] transposed
     h2, o = _take(work, o, mg)
     res, o = _take(work, o, me)
     inner = work[o:]
@@ -481,23 +665,29 @@ def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
             for j in range(mc):
                 sm -= E[r, j] * y[j]
             f2[r] = sm
-            for j in range(k):
-                E2t[j, r] = E[r, mc + j]
         y2 = y[mc:]
         if mg == 0:
+            E2t = E2.reshape((k, me))
+            for r in range(me):
+                for j in range(k):
+                    E2t[j, r] = E[r, mc + j]
             rank = _hfti_transposed(E2t, f2, y2, HFTI_RCOND, inner)
             if rank != k:
                 _undo_right_reflections(C, up, y, x)
                 return 7
         else:
+            E2r = E2.reshape((me, k))
+            for r in range(me):
+                for j in range(k):
+                    E2r[r, j] = E[r, mc + j]
             for r in range(mg):
                 sm = h[r]
                 for j in range(mc):
                     sm -= G[r, j] * y[j]
                 h2[r] = sm
                 for j in range(k):
-                    G2[r, j] = G[r, mc + j]
-            mode = _lsi_inplace(E2t, f2, G2, h2, y2, mult[mc:], inner,
+                    G2t[j, r] = G[r, mc + j]
+            mode = _lsi_inplace(E2r, f2, G2t, h2, y2, mult[mc:], inner,
                                 maxiter)
             if mode != 1:
                 return mode

@@ -33,7 +33,7 @@ import numpy as np
 from ._jit import inline_kernel, kernel
 from .householder import (borrowed, dot, givens, givens_apply,
                           house_apply, house_apply_contiguous,
-                          house_apply_pair, house_make)
+                          house_apply_pair, house_apply_quad, house_make)
 
 __all__ = ["nnls_work_size", "nnls", "nnls_solve", "nnls_transposed",
            "spacing"]
@@ -198,7 +198,21 @@ def nnls_transposed(at, b, x, w, zz, index, maxiter):
         p = nsetp - 1
         bp = b[p]
         iz = iz1
-        while iz + 1 < n:
+        # Four columns at a time, each computed as house_apply_pair does
+        # (the grouping does not change the arithmetic).
+        while iz + 3 < n:
+            ja = int(index[iz])
+            jb = int(index[iz + 1])
+            jc = int(index[iz + 2])
+            jd = int(index[iz + 3])
+            house_apply_quad(col, p, nsetp, up, at[ja], at[jb], at[jc],
+                             at[jd])
+            w[ja] -= at[ja, p] * bp
+            w[jb] -= at[jb, p] * bp
+            w[jc] -= at[jc, p] * bp
+            w[jd] -= at[jd, p] * bp
+            iz += 4
+        if iz + 1 < n:
             jz = int(index[iz])
             jy = int(index[iz + 1])
             house_apply_pair(col, p, nsetp, up, at[jz], at[jy])
