@@ -228,6 +228,31 @@ def bratu(m, lam=1.0):
     return F
 
 
+def bratu_jit(m, lam=1.0):
+    """The ``@njit`` loop form of :func:`bratu` (the same operation order
+    for each entry)."""
+    h2 = 1.0 / (m + 1) ** 2
+
+    @njit
+    def F(u):
+        f = np.empty(m * m)
+        for i in range(m):
+            for j in range(m):
+                k = i * m + j
+                v = 4.0 * u[k] - h2 * lam * np.exp(u[k])
+                if i > 0:
+                    v -= u[k - m]
+                if i < m - 1:
+                    v -= u[k + m]
+                if j > 0:
+                    v -= u[k - 1]
+                if j < m - 1:
+                    v -= u[k + 1]
+                f[k] = v
+        return f
+    return F
+
+
 def docs_system(x):
     """The example of scipy.optimize.root's docstring."""
     return np.array([x[0] + 0.5 * (x[0] - x[1]) ** 3 - 1.0,

@@ -22,11 +22,16 @@ from difflib import get_close_matches
 import numpy as np
 
 from ._kernels import krylov as _k
+from ._kernels import krylov_jacobian as _kj
+from ._kernels.jacobians import _dot, _lu_solve
 from ._krylov import KrylovWorkspace
 
 __all__ = ["KrylovJacobian", "newton_krylov"]
 
 _BUILTIN = ("lgmres", "gmres", "bicgstab", "cgs", "minres")
+_METHOD_CODES = {"gmres": _k.METHOD_GMRES, "lgmres": _k.METHOD_LGMRES,
+                 "bicgstab": _k.METHOD_BICGSTAB, "cgs": _k.METHOD_CGS,
+                 "minres": _k.METHOD_MINRES}
 
 # The parameters of SciPy 1.17's solvers (``inspect.signature`` minus
 # self/args/kwargs): SciPy validates ``inner_*`` options against these,
@@ -283,7 +288,9 @@ class KrylovJacobian:
         if v.dtype != np.float64:
             v = v.astype(np.float64)
         v = v.ravel()
-        nv = math.sqrt(float(np.dot(v, v)))
+        # the compiled path's summation (jacobians._dot), so that both
+        # paths take bitwise the same steps
+        nv = math.sqrt(_dot(v, v))
         if nv == 0:
             return 0 * v
         sc = self.omega / nv
@@ -342,8 +349,8 @@ class KrylovJacobian:
             # deficient search space rather than an exact solve: check the
             # true residual (one evaluation of F, only here)
             r = self.matvec(x) - rhs
-            bn = math.sqrt(float(np.dot(rhs, rhs)))
-            failed = (math.sqrt(float(np.dot(r, r)))
+            bn = math.sqrt(_dot(rhs, rhs))
+            failed = (math.sqrt(_dot(r, r))
                       > max(float(kw["rtol"]), 0.5) * bn)
         if had_outer and failed:
             # the augmented space was useless: forget it, solve by GMRES
@@ -369,7 +376,7 @@ class KrylovJacobian:
         Z = rw[oz:oz + cap * n].reshape(cap, n)
         new = slots[-1]
         # only the kept slots: the others may hold uninitialised memory
-        g = np.array([float(np.dot(Z[s], Z[new])) for s in slots])
+        g = np.array([_dot(Z[s], Z[new]) for s in slots])
         G = self._gram
         G[new, slots] = g
         G[slots, new] = g
@@ -378,14 +385,95 @@ class KrylovJacobian:
             return
         Gold = G[np.ix_(old, old)]
         gold = g[:-1]
-        try:
-            c = np.linalg.solve(Gold, gold)
-        except np.linalg.LinAlgError:
-            dist2 = 0.0
+        # LAPACK's elimination with partial pivoting, as the compiled path
+        c, ok = _lu_solve(np.ascontiguousarray(Gold), gold.copy())
+        if ok:
+            dist2 = float(G[new, new]) - _dot(gold, c)
         else:
-            dist2 = float(G[new, new]) - float(gold @ c)
+            dist2 = 0.0     # exactly singular: the new vector is dependent
         if not (dist2 >= _INDEPENDENCE ** 2 * float(G[new, new])):
             iw[_k.I_NOUTER] = nout - 1
+
+    # -- the compiled path -----------------------------------------------------
+
+    def _compiled_options(self):
+        """The options vector of the compiled strategy
+        (:mod:`fastopt._kernels.krylov_jacobian`), or None when this
+        Jacobian needs the Python path: an inner solver or option the
+        kernels do not serve (tfqmr, a callable, ``inner_M``,
+        ``inner_callback``, ``inner_x0``, ``inner_outer_v``, ...), or an
+        option value the Python path rejects (it then raises its own
+        error)."""
+        if not self._use_workspace or type(self) is not KrylovJacobian:
+            return None
+        kw = self.method_kw
+        if (kw.get("M") is not None or kw.get("callback") is not None
+                or kw.get("x0") is not None):
+            return None
+        name = self._name
+        try:
+            rdiff = (np.finfo(np.float64).eps ** 0.5 if self.rdiff is None
+                     else float(self.rdiff))
+            rtol = float(kw["rtol"]) if "rtol" in kw else math.nan
+            atol = kw.get("atol", 0.0)
+            if (atol is None or isinstance(atol, str) or atol < 0
+                    or isinstance(kw.get("rtol"), str)):
+                return None
+            atol = 0.0 if name == "minres" else float(atol)
+            maxiter = kw.get("maxiter")
+            maxiter = math.nan if maxiter is None else int(maxiter)
+            shift = float(kw.get("shift", 0.0))
+            outer_k = 10
+            if name == "gmres":
+                restart = int(kw.get("restart", 20))
+                if restart < 1:
+                    return None
+            elif name == "lgmres":
+                restart = int(kw.get("inner_m", 30))
+                outer_k = int(kw.get("outer_k", 10))
+                if restart < 1 or outer_k < 0:
+                    return None
+            else:
+                restart = 0
+        except (TypeError, ValueError, OverflowError):
+            return None
+        kopts = np.empty(_kj.NKO)
+        kopts[_kj.KO_METHOD] = _METHOD_CODES[name]
+        kopts[_kj.KO_RESTART] = restart
+        kopts[_kj.KO_OUTER_K] = outer_k
+        kopts[_kj.KO_STORE_AV] = 1.0 if kw.get("store_outer_Av") else 0.0
+        kopts[_kj.KO_PREPEND] = 1.0 if kw.get("prepend_outer_v", True) else 0.0
+        kopts[_kj.KO_RDIFF] = rdiff
+        kopts[_kj.KO_RTOL] = rtol
+        kopts[_kj.KO_ATOL] = atol
+        kopts[_kj.KO_MAXITER] = maxiter
+        kopts[_kj.KO_SHIFT] = shift
+        return kopts
+
+    def _adopt(self, func, kiw, krw, kj):
+        """Take the final state of a compiled solve, so that this object
+        looks as after the Python path (point, residual, step, workspace
+        with lgmres's augmentation vectors)."""
+        if kj[_kj.K_SETUP] == 0.0:
+            return      # stopped before the driver's setup
+        n = int(kj[_kj.K_N])
+        o = _kj.NKH
+        self.shape = (n, n)
+        self.dtype = np.dtype(np.float64)
+        self.func = func
+        self.x0 = kj[o:o + n].copy()
+        self.f0 = kj[o + n:o + 2 * n].copy()
+        self.rdiff = float(kj[_kj.K_RDIFF])
+        self.omega = float(kj[_kj.K_OMEGA])
+        ws = KrylovWorkspace.__new__(KrylovWorkspace)
+        ws.method = self._name
+        ws.n = n
+        ws.iw = kiw
+        ws.rw = krw
+        self._ws = ws
+        cap = int(kj[_kj.K_CAP])
+        og = o + 4 * n
+        self._gram = kj[og:og + cap * cap].reshape(cap, cap).copy()
 
     # -- helpers --------------------------------------------------------------
 
@@ -456,7 +544,18 @@ line_search, callback
         ``'Function returned non-finite results'`` when ``F`` is not
         finite at a finite-difference point, or a non-finite residual.
     """
-    from ._nonlin import nonlin_solve
+    from ._nonlin import _fast_krylov, _outcome, nonlin_solve
+    if not (verbose or callback or tol_norm is not None):
+        # an @njit F: one kernel call (None: the general path)
+        items = (("rdiff", rdiff), ("method", method),
+                 ("inner_maxiter", inner_maxiter), ("inner_M", inner_M),
+                 ("outer_k", outer_k)) + tuple(kw.items())
+        r = _fast_krylov(F, xin, (), (items, iter, maxiter, f_tol, f_rtol,
+                                      x_tol, x_rtol, line_search,
+                                      type(line_search)))
+        if r is not None:
+            _outcome(r[0], r[2], True)
+            return r[0]
     jac = KrylovJacobian(rdiff=rdiff, method=method,
                          inner_maxiter=inner_maxiter, inner_M=inner_M,
                          outer_k=outer_k, **kw)

@@ -14,12 +14,16 @@ Paths:
   ``verbose`` or a custom ``tol_norm``): the whole solve runs in compiled
   code (:func:`fastopt._kernels.nonlin.nonlin_at`), no fastopt kernel is
   recompiled for a new function;
+- fastopt's :class:`~fastopt.KrylovJacobian` (``'krylov'``) with options
+  the kernels serve and an ``@njit`` ``F`` (same conditions): the whole
+  Newton-Krylov solve, finite-difference products included, in one
+  compiled call (:func:`fastopt._kernels.nonlin.nonlin_krylov_run`, the
+  strategy in :mod:`fastopt._kernels.krylov_jacobian`);
 - otherwise a Python loop answers the driver's requests: it calls ``F``,
   and, for a Jacobian that is not built in (an array, a sparse matrix, a
   callable ``J(x)``, an object with ``solve``, SciPy's own classes), its
-  ``setup``/``solve``/``update``; fastopt's
-  :class:`~fastopt.KrylovJacobian` (``'krylov'``) runs this way, its
-  inner solves on fastopt's compiled Krylov kernels.
+  ``setup``/``solve``/``update``; a KrylovJacobian runs this way for a
+  Python ``F``, its inner solves on fastopt's compiled Krylov kernels.
 
 Deliberate differences from SciPy 1.17 (documented in ``docs/nonlin.rst``):
 
@@ -49,6 +53,7 @@ import numpy as np
 
 from ._compiled_fun import compiled_addresses, is_compiled
 from ._kernels import jacobians as J
+from ._kernels import krylov_jacobian as KJ
 from ._kernels import nonlin as K
 
 __all__ = ["nonlin_solve", "broyden1", "broyden2", "anderson",
@@ -561,6 +566,20 @@ def _solve(F, x0, args, jac, iterlim, verbose, maxiter, f_tol, f_rtol,
                             int(maxiter), ls, norm_kind, not builtin, report)
     state = jac._new_state(n) if builtin else (_EMPTY, _EMPTY2, _EMPTY2)
     func = _Counter(F, args, shape)
+    # fastopt's KrylovJacobian and an @njit F: the whole Newton-Krylov
+    # solve, products included, in one kernel call
+    if (not builtin and not report and norm_kind != K.NORM_EXTERNAL
+            and n > 0 and x0.ndim == 1 and is_compiled(F)):
+        kopts = _krylov_options(jac)
+        if kopts is not None:
+            addr = compiled_addresses(F, args)
+            if addr is not None:
+                kiw, krw, kj = KJ.kj_new(n, kopts)
+                K.nonlin_krylov_at(addr[0], addr[1], args, x, iw, rw, kiw,
+                                   krw, kj)
+                _krylov_raise(iw, krw, kj, n)
+                jac.obj._adopt(func, kiw, krw, kj)
+                return _finish(iw, rw, n, func)
     # the compiled path: everything in one kernel call
     if (builtin and not report and norm_kind != K.NORM_EXTERNAL
             and is_compiled(F) and x0.ndim == 1):
@@ -617,6 +636,40 @@ def _solve(F, x0, args, jac, iterlim, verbose, maxiter, f_tol, f_rtol,
     if builtin:
         jac._adopt((jr, hist, dense), func, n)
     return _finish(iw, rw, n, func)
+
+
+def _krylov_options(jac):
+    # the compiled strategy's options for fastopt's own KrylovJacobian
+    # (wrapped by asjacobian), None for anything else
+    if not isinstance(jac, _DuckJacobian):
+        return None
+    from ._krylov_jacobian import KrylovJacobian
+    obj = jac.obj
+    if type(obj) is not KrylovJacobian:
+        return None
+    return obj._compiled_options()
+
+
+def _bad_size(size, n):
+    return ValueError(f"F(x) has {size} entries but x has {n}: the nonlin "
+                      "solvers need square systems")
+
+
+def _krylov_raise(iw, krw, kj, n):
+    # the exceptions of the Python path, for the compiled one's statuses
+    status = iw[K.I_STATUS]
+    if status == K.BAD_F_SIZE:
+        raise _bad_size(int(iw[K.I_FSIZE]), n)
+    if status == K.KRYLOV_FAILED:
+        detail = iw[K.I_DETAIL]
+        if detail == KJ.KJ_NONFINITE:
+            raise ValueError('Function returned non-finite results')
+        if detail == KJ.KJ_BAD_SIZE:
+            raise _bad_size(int(kj[KJ.K_FSIZE]), n)
+        from ._krylov import _raise_for
+        _raise_for(int(kj[KJ.K_INFO]), krw)
+        raise RuntimeError(f"the compiled Krylov Jacobian failed "
+                           f"(code {int(detail)})")
 
 
 def _finish(iw, rw, n, func):
@@ -700,6 +753,68 @@ def _fast(F, x0, args, key):
     return x, fvec, int(status), int(nit), int(nfev)
 
 
+_KOPTS = {}
+_SIMPLE = (type(None), bool, int, float, str)
+
+
+def _build_krylov_opts(key):
+    # key = (KrylovJacobian keyword items, iter, maxiter, f_tol, f_rtol,
+    # x_tol, x_rtol, line_search, type(line_search)); the constructor
+    # raises what the general path raises.  None (not memoised) when the
+    # constructor warned, so that the general path warns again; False
+    # when the options need the Python path.
+    from ._krylov_jacobian import KrylovJacobian
+    items, iterlim, maxiter, f_tol, f_rtol, x_tol, x_rtol, ls, _ = key
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jac = KrylovJacobian(**dict(items))
+    if caught:
+        return None
+    kopts = jac._compiled_options()
+    if kopts is None:
+        entry = False
+    else:
+        opts = _build_opts((BroydenFirst, (), (), iterlim, maxiter, f_tol,
+                            f_rtol, x_tol, x_rtol, ls, type(ls)))
+        entry = (opts, kopts)
+    if len(_KOPTS) >= _OPTS_LIMIT:
+        _KOPTS.clear()
+    _KOPTS[key] = entry
+    return entry
+
+
+def _fast_krylov(F, x0, args, key):
+    """As :func:`_fast` for fastopt's KrylovJacobian built from the keyword
+    items ``key[0]``: the whole Newton-Krylov solve in one kernel call, or
+    None when this call needs the general path (which may still run
+    compiled, see :func:`_solve`)."""
+    if (type(x0) is not np.ndarray or x0.dtype is not _FLOAT64
+            or x0.ndim != 1 or x0.size == 0 or not is_compiled(F)):
+        return None
+    flags = x0.flags
+    if not (flags.c_contiguous and flags.writeable):
+        return None
+    # only plain option values: a key must not keep user objects alive
+    for _, value in key[0]:
+        if type(value) not in _SIMPLE:
+            return None
+    try:
+        entry = _KOPTS.get(key)
+    except TypeError:
+        return None
+    if entry is None:
+        entry = _build_krylov_opts(key)
+    if not entry:
+        return None
+    addr = compiled_addresses(F, args)
+    if addr is None:
+        return None
+    x, fvec, iw, _, krw, kj = K.nonlin_krylov_run(addr[0], addr[1], args,
+                                                  x0, entry[0], entry[1])
+    _krylov_raise(iw, krw, kj, x0.size)
+    return x, fvec, int(iw[K.I_STATUS]), int(iw[K.I_ITER]), int(iw[K.I_NFEV])
+
+
 def _outcome(xout, status, raise_exception):
     # SciPy's reactions to the driver's statuses; the status to report
     if status == K.ZERO_STEP:
@@ -763,12 +878,12 @@ def nonlin_solve(F, x0, jacobian='krylov', iter=None, verbose=False,
     F : callable ``F(x) -> f``
         The residual; ``x`` has ``x0``'s shape, ``f`` as many entries.
         A numba ``@njit`` function (1-D ``x0``) with a built-in Jacobian
-        runs entirely in compiled code.
+        or fastopt's KrylovJacobian runs entirely in compiled code.
     x0 : array_like
         Initial guess.
     jacobian : Jacobian, str or matrix-like, optional
         A Jacobian approximation (see :func:`asjacobian`); default
-        'krylov' (:class:`~fastopt.KrylovJacobian`, run from Python).
+        'krylov' (:class:`~fastopt.KrylovJacobian`).
     iter : int, optional
         Take exactly this many iterations (then status 2, never raised).
     verbose : bool, optional
@@ -1065,6 +1180,20 @@ def root_nonlin(fun, x0, args=(), jac=None, callback=None,
         fatol = math.inf if fatol is None else fatol
     if jac_options is None:
         jac_options = {}
+    if (method == 'krylov' and jac is not True and not disp and not callback
+            and tol_norm is None and type(jac_options) is dict):
+        r = _fast_krylov(fun, x0, args if isinstance(args, tuple) else
+                         (args,),
+                         (tuple(jac_options.items()), nit, maxiter, fatol,
+                          ftol, xatol, xtol, line_search, type(line_search)))
+        if r is not None:
+            x, fvec, status, nit, nfev = r
+            status = _outcome(x, status, False)
+            return OptimizeResult(
+                x=x, method=method, nit=nit, fun=fvec, status=status,
+                success=status == 1,
+                message=NONLIN_MESSAGES.get(status, "An error occurred."),
+                nfev=nfev)
     cls = _ROOT_CLASSES.get(method)
     if (cls is not None and jac is not True and not disp and not callback
             and tol_norm is None):

