@@ -1124,6 +1124,16 @@ class _FirstOutput:
         return self.fun(x, *args)[0]
 
 
+def _fast_result(method, x, fvec, status, nit, nfev):
+    # root's result from a fast path's (x, fvec, status, nit, nfev)
+    status = _outcome(x, status, False)
+    return _scipy_classes()[0](
+        x=x, method=method, nit=nit, fun=fvec, status=status,
+        success=status == 1,
+        message=NONLIN_MESSAGES.get(status, "An error occurred."),
+        nfev=nfev)
+
+
 def root_nonlin(fun, x0, args=(), jac=None, callback=None,
                 method='broyden1', nit=None, disp=False, maxiter=None,
                 ftol=None, fatol=None, xtol=None, xatol=None, tol_norm=None,
@@ -1187,13 +1197,7 @@ def root_nonlin(fun, x0, args=(), jac=None, callback=None,
                          (tuple(jac_options.items()), nit, maxiter, fatol,
                           ftol, xatol, xtol, line_search, type(line_search)))
         if r is not None:
-            x, fvec, status, nit, nfev = r
-            status = _outcome(x, status, False)
-            return OptimizeResult(
-                x=x, method=method, nit=nit, fun=fvec, status=status,
-                success=status == 1,
-                message=NONLIN_MESSAGES.get(status, "An error occurred."),
-                nfev=nfev)
+            return _fast_result(method, *r)
     cls = _ROOT_CLASSES.get(method)
     if (cls is not None and jac is not True and not disp and not callback
             and tol_norm is None):
@@ -1204,13 +1208,7 @@ def root_nonlin(fun, x0, args=(), jac=None, callback=None,
                ftol, xatol, xtol, line_search, type(line_search))
         r = None if key[2] is None else _fast(fun, x0, args, key)
         if r is not None:
-            x, fvec, status, nit, nfev = r
-            status = _outcome(x, status, False)
-            return OptimizeResult(
-                x=x, method=method, nit=nit, fun=fvec, status=status,
-                success=status == 1,
-                message=NONLIN_MESSAGES.get(status, "An error occurred."),
-                nfev=nfev)
+            return _fast_result(method, *r)
     if method in _ROOT_CLASSES:
         jacobian = _ROOT_CLASSES[method](**jac_options)
     elif method == 'krylov':
