@@ -450,10 +450,10 @@ class KrylovJacobian:
         kopts[_kj.KO_SHIFT] = shift
         return kopts
 
-    def _adopt(self, func, kiw, krw, kj):
+    def _adopt(self, func, kiw, krw, kj, x, f):
         """Take the final state of a compiled solve, so that this object
-        looks as after the Python path (point, residual, step, workspace
-        with lgmres's augmentation vectors)."""
+        looks as after the Python path (point ``x``, residual ``f``, step,
+        workspace with lgmres's augmentation vectors)."""
         if kj[_kj.K_SETUP] == 0.0:
             return      # stopped before the driver's setup
         n = int(kj[_kj.K_N])
@@ -461,8 +461,8 @@ class KrylovJacobian:
         self.shape = (n, n)
         self.dtype = np.dtype(np.float64)
         self.func = func
-        self.x0 = kj[o:o + n].copy()
-        self.f0 = kj[o + n:o + 2 * n].copy()
+        self.x0 = x.copy()
+        self.f0 = f.copy()
         self.rdiff = float(kj[_kj.K_RDIFF])
         self.omega = float(kj[_kj.K_OMEGA])
         ws = KrylovWorkspace.__new__(KrylovWorkspace)
@@ -472,7 +472,7 @@ class KrylovJacobian:
         ws.rw = krw
         self._ws = ws
         cap = int(kj[_kj.K_CAP])
-        og = o + 4 * n
+        og = o + n
         self._gram = kj[og:og + cap * cap].reshape(cap, cap).copy()
 
     # -- helpers --------------------------------------------------------------

@@ -578,7 +578,9 @@ def _solve(F, x0, args, jac, iterlim, verbose, maxiter, f_tol, f_rtol,
                 K.nonlin_krylov_at(addr[0], addr[1], args, x, iw, rw, kiw,
                                    krw, kj)
                 _krylov_raise(iw, krw, kj, n)
-                jac.obj._adopt(func, kiw, krw, kj)
+                o = K.OX
+                jac.obj._adopt(func, kiw, krw, kj, rw[o:o + n],
+                               rw[o + n:o + 2 * n])
                 return _finish(iw, rw, n, func)
     # the compiled path: everything in one kernel call
     if (builtin and not report and norm_kind != K.NORM_EXTERNAL

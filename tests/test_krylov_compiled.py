@@ -383,10 +383,16 @@ def test_memory_is_linear_in_n():
     opts = N._build_opts((N.BroydenFirst, (), (), None, None, None, None,
                           None, None, "armijo", str))
     kopts = KrylovJacobian()._compiled_options()
-    x, F, iw, kiw, krw, kj = K.nonlin_krylov_run(
+    x, F, iw, kiw, krw_head, kj_head = K.nonlin_krylov_run(
         *N.compiled_addresses(broyden_tridiagonal_jit, ()), (), x0, opts,
         kopts)
     assert iw[K.I_STATUS] == 1
+    np.testing.assert_array_equal(F, broyden_tridiagonal(x))
+    assert np.max(np.abs(F)) <= 6.0554544523933395e-06   # SciPy's f_tol
+    # only the scalar heads of the workspaces come back
+    assert krw_head.size < 100 and kj_head.size < 100
+    kiw, krw, kj = KJ.kj_new(n, kopts)
     # lgmres: inner_m 30 + outer_cap 11 - 1 basis vectors, 11 outer ones
     assert krw.size <= (30 + 11 + 6 + 11 + 1) * n + 10_000
-    assert kj.size <= 4 * n + 200
+    # one scratch vector: the point and residual are the driver's
+    assert kj.size <= n + 200

@@ -16,11 +16,15 @@ State, made by :func:`kj_new`:
     krylov_workspace`; lgmres's augmentation vectors persist in it);
 ``kj``
     float64: a header (``K_*`` slots: the options, ``omega``, evaluation
-    count), then ``x0``, ``f0`` (the current point and residual), two
-    scratch vectors, and lgmres's Gram matrix of the augmentation vectors
-    (``outer_cap`` squared).
+    count), then one scratch vector and lgmres's Gram matrix of the
+    augmentation vectors (``outer_cap`` squared).
 
-So memory is O(n * (inner_m + outer_k)); nothing is n by n.
+The current point ``x0`` and residual ``f0`` are not copied: the driver
+keeps them, and passes the arrays it gave to SETUP/UPDATE to each SOLVE
+(the nonlin driver's own ``x`` and ``F``, which do not change between an
+update and the next solve).  At n = 10^6 each copy would be 8 MB more at
+the solve's peak.  So memory is the inner solver's workspace, n floats
+and a small matrix: O(n * (inner_m + outer_k)); nothing is n by n.
 
 Options (``kopts``, float64, ``KO_*`` slots, length ``NKO``): the inner
 method code, gmres's restart length (``min(restart, n)`` is applied here)
@@ -97,7 +101,7 @@ def kj_new(n, kopts):
                                    int(kopts[KO_STORE_AV]),
                                    kopts[KO_PREPEND] != 0.0, False, 0)
     cap = kiw[kr.I_OUTER_CAP]
-    kj = np.zeros(NKH + 4 * n + cap * cap)
+    kj = np.zeros(NKH + n + cap * cap)
     kj[K_N] = n
     kj[K_METHOD] = method
     kj[K_RDIFF] = kopts[KO_RDIFF]
@@ -130,11 +134,9 @@ def _max_abs(v):
 
 
 @inline_kernel
-def _diff_step(kj, n):
+def _diff_step(kj, x0, f0, n):
     # KrylovJacobian._update_diff_step: SciPy's step, floored at
     # rdiff**1.5 relative to x so the perturbation survives rounding
-    x0 = kj[NKH:NKH + n]
-    f0 = kj[NKH + n:NKH + 2 * n]
     mx = _max_abs(x0) if n > 0 else 0.0
     mf = _max_abs(f0) if n > 0 else 0.0
     rdiff = kj[K_RDIFF]
@@ -144,25 +146,21 @@ def _diff_step(kj, n):
 
 @kernel
 def kj_setup(kj, x, f):
-    """SETUP: start at ``x`` with residual ``f``."""
+    """SETUP: start at ``x`` with residual ``f`` (kept by the caller, see
+    the module docstring)."""
     kj_update(kj, x, f)
     kj[K_SETUP] = 1.0
 
 
 @kernel
 def kj_update(kj, x, f):
-    """UPDATE: move to ``x`` with residual ``f``."""
-    n = int(kj[K_N])
-    x0 = kj[NKH:NKH + n]
-    f0 = kj[NKH + n:NKH + 2 * n]
-    for i in range(n):
-        x0[i] = x[i]
-        f0[i] = f[i]
-    _diff_step(kj, n)
+    """UPDATE: move to ``x`` with residual ``f`` (kept by the caller):
+    the new difference step."""
+    _diff_step(kj, x, f, int(kj[K_N]))
 
 
 @inline_kernel
-def _matvec(fun, args, kj, v, y, n):
+def _matvec(fun, args, kj, x0, f0, v, y, n):
     # KrylovJacobian.matvec: y = (F(x0 + omega v / |v|) - f0) |v| / omega;
     # returns 0 or a KJ_* failure
     nv = math.sqrt(_dot(v, v))
@@ -171,8 +169,6 @@ def _matvec(fun, args, kj, v, y, n):
             y[i] = 0.0
         return 0
     sc = kj[K_OMEGA] / nv
-    x0 = kj[NKH:NKH + n]
-    f0 = kj[NKH + n:NKH + 2 * n]
     xp = np.empty(n)
     for i in range(n):
         xp[i] = v[i] * sc + x0[i]
@@ -196,7 +192,7 @@ def _matvec(fun, args, kj, v, y, n):
 
 
 @inline_kernel
-def _inner(fun, args, kiw, krw, kj, rhs, rtol, n):
+def _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol, n):
     # one solve of the inner method from x = 0; returns a KJ_* failure
     # or 0 (x at krw[kiw[I_X]:])
     # krylov_start in two parts: minres's shift must be in place before
@@ -209,7 +205,7 @@ def _inner(fun, args, kiw, krw, kj, rhs, rtol, n):
         src = kiw[kr.I_SRC]
         dst = kiw[kr.I_DST]
         if code == kr.MATVEC:
-            status = _matvec(fun, args, kj, krw[src:src + n],
+            status = _matvec(fun, args, kj, x0, f0, krw[src:src + n],
                              krw[dst:dst + n], n)
             if status != 0:
                 return status
@@ -238,7 +234,7 @@ def _prune_outer(kiw, krw, kj, n):
     cap = kiw[kr.I_OUTER_CAP]
     start = kiw[kr.I_OUTER_START]
     oz = kiw[kr.I_OZ]
-    o = NKH + 4 * n
+    o = NKH + n
     G = kj[o:o + cap * cap].reshape((cap, cap))
     new = (start + nout - 1) % cap
     znew = krw[oz + new * n:oz + (new + 1) * n]
@@ -269,10 +265,11 @@ def _prune_outer(kiw, krw, kj, n):
 
 
 @kernel
-def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, rhs, tol, out):
+def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x0, f0, rhs, tol, out):
     """SOLVE: ``out`` = an approximate ``J^-1 rhs`` by the inner method to
     relative residual ``tol`` (or the ``rtol`` option), for the compiled
-    ``F`` at the addresses; lgmres with fastopt's safeguards (the plain
+    ``F`` at the addresses, at the point ``x0`` with residual ``f0`` of
+    the last SETUP/UPDATE; lgmres with fastopt's safeguards (the plain
     GMRES re-solve after a useless augmented solve, the pruning of
     dependent augmentation vectors).  Returns 0 or a ``KJ_*`` failure;
     the evaluations of ``F`` are counted in ``kj[K_NFEV]``."""
@@ -285,7 +282,7 @@ def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, rhs, tol, out):
         rtol = tol
     lgmres = kiw[kr.I_METHOD] == kr.METHOD_LGMRES
     had_outer = lgmres and kiw[kr.I_NOUTER] > 0
-    status = _inner(fun, args, kiw, krw, kj, rhs, rtol, n)
+    status = _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol, n)
     if status != 0:
         return status
     ox = kiw[kr.I_X]
@@ -309,8 +306,8 @@ def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, rhs, tol, out):
             # deficient search space rather than an exact solve: the true
             # residual decides (one evaluation of F, only here)
             xs = x.copy()
-            r = kj[NKH + 2 * n:NKH + 3 * n]
-            status = _matvec(fun, args, kj, xs, r, n)
+            r = kj[NKH:NKH + n]
+            status = _matvec(fun, args, kj, x0, f0, xs, r, n)
             if status != 0:
                 return status
             for i in range(n):
@@ -321,7 +318,8 @@ def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, rhs, tol, out):
         if had_outer and failed:
             kiw[kr.I_NOUTER] = 0
             kiw[kr.I_OUTER_START] = 0
-            status = _inner(fun, args, kiw, krw, kj, rhs, rtol, n)
+            status = _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol,
+                            n)
             if status != 0:
                 return status
         _prune_outer(kiw, krw, kj, n)

@@ -48,7 +48,9 @@ from .jacobians import _dot
 from .funcptr import as_function
 from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
 from .jacobians import jac_new
-from .krylov_jacobian import K_NFEV, kj_new, kj_setup, kj_solve, kj_update
+from . import krylov as kr
+from .krylov_jacobian import (K_NFEV, NKH, kj_new, kj_setup, kj_solve,
+                              kj_update)
 
 __all__ = ["nonlin_start", "nonlin_advance", "nonlin_at", "nonlin_run",
            "nonlin_krylov_at", "nonlin_krylov_run",
@@ -967,6 +969,7 @@ def nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj):
     n = x0.size
     fun = as_function(c_addr, jit_addr, np.empty(0), args)
     f = np.empty(0)
+    no_f = f
     jr = np.empty(0)
     none = np.empty((0, 0))
     x = rw[OX:OX + n]
@@ -974,6 +977,9 @@ def nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj):
     dx = rw[OX + 2 * n:OX + 3 * n]
     while True:
         action = nonlin_advance(iw, rw, f, jr, none, none)
+        # the driver has copied f: holding it through a solve would keep
+        # one more vector alive at the solve's peak
+        f = no_f
         if action == EVALUATE_F:
             f = fun(rw[OX + 3 * n:OX + 4 * n].copy(), args)
             if f.size != n:
@@ -982,7 +988,9 @@ def nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj):
                 iw[I_ACTION] = DONE
                 break
         elif action == SOLVE:
-            status = kj_solve(c_addr, jit_addr, args, kiw, krw, kj, F,
+            # the strategy keeps no copy of x and F (they do not change
+            # between an update and the next solve)
+            status = kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x, F, F,
                               rw[R_TOL], dx)
             iw[I_NFEV] += int(kj[K_NFEV])
             kj[K_NFEV] = 0.0
@@ -1007,8 +1015,11 @@ def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts):
     addresses in one call: driver options ``opts`` as for
     :func:`nonlin_run` (the Jacobian slots unused), the Krylov Jacobian's
     ``kopts`` (:mod:`fastopt._kernels.krylov_jacobian`).  Returns ``(x,
-    F, iw, kiw, krw, kj)``: copies of the final iterate and residual, the
-    driver's integer state and the Jacobian's state."""
+    F, iw, kiw, krw_head, kj_head)``: copies of the final iterate and
+    residual, the driver's integer state, the Jacobian's integer state and
+    the scalar heads of its real states (what the caller needs to report a
+    failure); the n-sized workspace is released before x and F are
+    copied, so that the copies do not add to the solve's peak memory."""
     n = x0.size
     kiw, krw, kj = kj_new(n, kopts)
     iterlim = int(opts[O_ITERLIM])
@@ -1020,6 +1031,8 @@ def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts):
                           opts[O_XRTOL], iterlim, maxiter, int(opts[O_LS]),
                           int(opts[O_NORM]), True, False)
     nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj)
+    krw_head = krw[:kr.RW_HEAD].copy()
+    kj_head = kj[:NKH].copy()
     x = rw[OX:OX + n].copy()
     F = rw[OX + n:OX + 2 * n].copy()
-    return x, F, iw, kiw, krw, kj
+    return x, F, iw, kiw, krw_head, kj_head
