@@ -472,8 +472,7 @@ class KrylovJacobian:
         ws.rw = krw
         self._ws = ws
         cap = int(kj[_kj.K_CAP])
-        og = o + n
-        self._gram = kj[og:og + cap * cap].reshape(cap, cap).copy()
+        self._gram = kj[o:o + cap * cap].reshape(cap, cap).copy()
 
     # -- helpers --------------------------------------------------------------
 

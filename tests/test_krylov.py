@@ -513,7 +513,7 @@ def test_documented_workspace_sizes():
                                              cap, store, True, False, 0)
                 m = max(1, r + cap - 1)
                 assert len(rw) == (kk.RW_HEAD
-                                   + (m + 6 + cap * (1 + (store != 0))) * n
+                                   + (m + 5 + cap * (1 + (store != 0))) * n
                                    + 2 * m * (m + 1) + 6 * m + 4)
                 assert len(iw) == kk.IW_HEAD + 2 * (cap + r + 1) + m + 1
         for method, k in ((kk.METHOD_BICGSTAB, 9), (kk.METHOD_CGS, 11),

@@ -82,7 +82,7 @@ Workspace (:func:`krylov_workspace`)
     has ``RW_HEAD`` scalars and then
 
     - gmres: ``(restart + 6) * n + restart**2 + 5 * restart + 2``
-    - lgmres: ``(mmax + 6 + outer_cap * (1 + (store_outer_av != 0))) * n
+    - lgmres: ``(mmax + 5 + outer_cap * (1 + (store_outer_av != 0))) * n
       + 2 * mmax * (mmax + 1) + 6 * mmax + 4`` with
       ``mmax = max(1, restart + outer_cap - 1)``
     - bicgstab: ``9 n``, cgs: ``11 n``, minres: ``9 n``
@@ -610,11 +610,10 @@ def _layout(method, n, restart, outer_cap, store_av):
         mmax = restart + outer_cap - 1
         if mmax < 1:
             mmax = 1
-        # v1 tmp, v2 dx, v (mmax+1) n, v3 H, v4 R, v5 givens, v6 g, v7 y,
-        # v8 hcur, v9 q (for Av)
+        # v1 tmp (A z before M; untouched without M), v (mmax+1) n, v3 H,
+        # v4 R, v5 givens, v6 g, v7 y, v8 hcur, v9 q (for Av); the update
+        # dx is built in the free outer slot
         offs[1] = o
-        o += n
-        offs[2] = o
         o += n
         offs[0] = o
         o += (mmax + 1) * n
@@ -1160,6 +1159,11 @@ def _lgmres_step(iw, rw):
                 zo = ovv + zsrc * n
             else:
                 zo = oz + slot * n
+            if iw[I_USE_M] == 0:
+                # M is the identity: A z goes straight into the new basis
+                # slot, so the tmp vector is never touched (n floats less
+                # resident at n = 10^6)
+                return _request(iw, MATVEC, zo, ow, P_LG_ORTH)
             return _request(iw, MATVEC, zo, otmp, P_LG_AZ)
         if ph == P_LG_AZ:
             nv = iw[I_NV]
@@ -1213,7 +1217,6 @@ def _lgmres_finish_inner(iw, rw, j, res):
     n = iw[I_N]
     ox = iw[I_X]
     ovv = iw[I_V]
-    odx = iw[I_V2]
     oH = iw[I_V3]
     oR = iw[I_V4]
     ogg = iw[I_V6]
@@ -1263,7 +1266,12 @@ def _lgmres_finish_inner(iw, rw, j, res):
         rw[R_PMF] = min(1.0, 1.5 * rw[R_PMF])
     else:
         rw[R_PMF] = max(1e-16, 0.25 * rw[R_PMF])
-    # dx = sum z_k y_k
+    # dx = sum z_k y_k, built in the outer slot it is appended to: that
+    # slot is free (outer_cap > outer_k) and no z of this cycle lives
+    # there, so no separate dx vector is needed
+    nout = iw[I_NOUTER]
+    slot = (iw[I_OUTER_START] + nout) % cap
+    odx = oz + slot * n
     _zero(rw, odx, n)
     for k in range(m1):
         zsrc = iw[izs + k]
@@ -1273,16 +1281,13 @@ def _lgmres_finish_inner(iw, rw, j, res):
             zo = oz + (-1 - zsrc) * n
         _axpy(rw, rw[oy + k], zo, odx, n)
     nx = _nrm(rw, odx, n)
+    _axpy(rw, 1.0, odx, ox, n)
     outer_k = iw[I_OUTER_K]
     if nx > 0.0:
         # append (dx / nx, [A dx / nx]) as the newest outer vector
-        nout = iw[I_NOUTER]
-        slot = (iw[I_OUTER_START] + nout) % cap
-        zo = oz + slot * n
-        v_zo = rw[zo:zo + n]
-        v_odx = rw[odx:odx + n]
+        v_zo = rw[odx:odx + n]
         for i in range(n):
-            v_zo[i] = v_odx[i] / nx
+            v_zo[i] = v_zo[i] / nx
         if iw[I_STORE_AV] == 1:
             # q = H y; A dx = V[:j+2] q
             for r in range(j + 2):
@@ -1306,7 +1311,6 @@ def _lgmres_finish_inner(iw, rw, j, res):
     while iw[I_NOUTER] > outer_k:
         iw[I_OUTER_START] = (iw[I_OUTER_START] + 1) % cap
         iw[I_NOUTER] -= 1
-    _axpy(rw, 1.0, odx, ox, n)
     return True
 
 

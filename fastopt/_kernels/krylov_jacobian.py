@@ -16,15 +16,19 @@ State, made by :func:`kj_new`:
     krylov_workspace`; lgmres's augmentation vectors persist in it);
 ``kj``
     float64: a header (``K_*`` slots: the options, ``omega``, evaluation
-    count), then one scratch vector and lgmres's Gram matrix of the
-    augmentation vectors (``outer_cap`` squared).
+    count), then lgmres's Gram matrix of the augmentation vectors
+    (``outer_cap`` squared).
 
 The current point ``x0`` and residual ``f0`` are not copied: the driver
 keeps them, and passes the arrays it gave to SETUP/UPDATE to each SOLVE
 (the nonlin driver's own ``x`` and ``F``, which do not change between an
-update and the next solve).  At n = 10^6 each copy would be 8 MB more at
-the solve's peak.  So memory is the inner solver's workspace, n floats
-and a small matrix: O(n * (inner_m + outer_k)); nothing is n by n.
+update and the next solve).  Nor does the strategy own its scratch
+vectors (the product's evaluation point, the residual of the breakdown
+check): each SOLVE borrows ``2n`` floats the driver does not use during
+the solve (its trial point and trial residual).  At n = 10^6 each vector
+saved is 8 MB less at the solve's peak.  So memory is the inner solver's
+workspace and a small matrix: O(n * (inner_m + outer_k)); nothing is n
+by n.
 
 Options (``kopts``, float64, ``KO_*`` slots, length ``NKO``): the inner
 method code, gmres's restart length (``min(restart, n)`` is applied here)
@@ -101,7 +105,7 @@ def kj_new(n, kopts):
                                    int(kopts[KO_STORE_AV]),
                                    kopts[KO_PREPEND] != 0.0, False, 0)
     cap = kiw[kr.I_OUTER_CAP]
-    kj = np.zeros(NKH + n + cap * cap)
+    kj = np.zeros(NKH + cap * cap)
     kj[K_N] = n
     kj[K_METHOD] = method
     kj[K_RDIFF] = kopts[KO_RDIFF]
@@ -160,16 +164,15 @@ def kj_update(kj, x, f):
 
 
 @inline_kernel
-def _matvec(fun, args, kj, x0, f0, v, y, n):
-    # KrylovJacobian.matvec: y = (F(x0 + omega v / |v|) - f0) |v| / omega;
-    # returns 0 or a KJ_* failure
+def _matvec(fun, args, kj, x0, f0, v, y, xp, n):
+    # KrylovJacobian.matvec: y = (F(x0 + omega v / |v|) - f0) |v| / omega,
+    # the point built in the borrowed xp; returns 0 or a KJ_* failure
     nv = math.sqrt(_dot(v, v))
     if nv == 0.0:
         for i in range(n):
             y[i] = 0.0
         return 0
     sc = kj[K_OMEGA] / nv
-    xp = np.empty(n)
     for i in range(n):
         xp[i] = v[i] * sc + x0[i]
     f = fun(xp, args)
@@ -192,7 +195,7 @@ def _matvec(fun, args, kj, x0, f0, v, y, n):
 
 
 @inline_kernel
-def _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol, n):
+def _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol, xp, n):
     # one solve of the inner method from x = 0; returns a KJ_* failure
     # or 0 (x at krw[kiw[I_X]:])
     # krylov_start in two parts: minres's shift must be in place before
@@ -206,7 +209,7 @@ def _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol, n):
         dst = kiw[kr.I_DST]
         if code == kr.MATVEC:
             status = _matvec(fun, args, kj, x0, f0, krw[src:src + n],
-                             krw[dst:dst + n], n)
+                             krw[dst:dst + n], xp, n)
             if status != 0:
                 return status
         elif code == kr.PSOLVE:
@@ -234,7 +237,7 @@ def _prune_outer(kiw, krw, kj, n):
     cap = kiw[kr.I_OUTER_CAP]
     start = kiw[kr.I_OUTER_START]
     oz = kiw[kr.I_OZ]
-    o = NKH + n
+    o = NKH
     G = kj[o:o + cap * cap].reshape((cap, cap))
     new = (start + nout - 1) % cap
     znew = krw[oz + new * n:oz + (new + 1) * n]
@@ -265,15 +268,18 @@ def _prune_outer(kiw, krw, kj, n):
 
 
 @kernel
-def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x0, f0, rhs, tol, out):
+def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x0, f0, rhs, tol, out,
+             work):
     """SOLVE: ``out`` = an approximate ``J^-1 rhs`` by the inner method to
     relative residual ``tol`` (or the ``rtol`` option), for the compiled
     ``F`` at the addresses, at the point ``x0`` with residual ``f0`` of
-    the last SETUP/UPDATE; lgmres with fastopt's safeguards (the plain
+    the last SETUP/UPDATE, with ``work`` (``2n`` floats, overwritten) as
+    scratch; lgmres with fastopt's safeguards (the plain
     GMRES re-solve after a useless augmented solve, the pruning of
     dependent augmentation vectors).  Returns 0 or a ``KJ_*`` failure;
     the evaluations of ``F`` are counted in ``kj[K_NFEV]``."""
     n = int(kj[K_N])
+    xp = work[:n]
     # the witness fixes the point's type: C-contiguous float64, whatever
     # the layout of rhs
     fun = as_function(c_addr, jit_addr, np.empty(0), args)
@@ -282,7 +288,7 @@ def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x0, f0, rhs, tol, out):
         rtol = tol
     lgmres = kiw[kr.I_METHOD] == kr.METHOD_LGMRES
     had_outer = lgmres and kiw[kr.I_NOUTER] > 0
-    status = _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol, n)
+    status = _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol, xp, n)
     if status != 0:
         return status
     ox = kiw[kr.I_X]
@@ -305,9 +311,8 @@ def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x0, f0, rhs, tol, out):
             # a breakdown with augmentation vectors may come from a rank-
             # deficient search space rather than an exact solve: the true
             # residual decides (one evaluation of F, only here)
-            xs = x.copy()
-            r = kj[NKH:NKH + n]
-            status = _matvec(fun, args, kj, x0, f0, xs, r, n)
+            r = work[n:2 * n]
+            status = _matvec(fun, args, kj, x0, f0, x, r, xp, n)
             if status != 0:
                 return status
             for i in range(n):
@@ -319,7 +324,7 @@ def kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x0, f0, rhs, tol, out):
             kiw[kr.I_NOUTER] = 0
             kiw[kr.I_OUTER_START] = 0
             status = _inner(fun, args, kiw, krw, kj, x0, f0, rhs, rtol,
-                            n)
+                            xp, n)
             if status != 0:
                 return status
         _prune_outer(kiw, krw, kj, n)

@@ -901,6 +901,32 @@ def nonlin_advance(iw, rw, f, jr, hist, dense):
     return DONE
 
 
+@inline_kernel
+def _evaluate(fun, args, point, iw, n):
+    # F at the point; a residual of the wrong size stops the driver
+    f = fun(point, args)
+    if f.size != n:
+        iw[I_STATUS] = BAD_F_SIZE
+        iw[I_FSIZE] = f.size
+        iw[I_ACTION] = DONE
+        return f, False
+    return f, True
+
+
+@inline_kernel
+def _start_with(x0, opts, generic):
+    # nonlin_start with the options vector of nonlin_run; maxiter's
+    # default is SciPy's: iter + 1, or 100 (n + 1)
+    iterlim = int(opts[O_ITERLIM])
+    if np.isnan(opts[O_MAXITER]):
+        maxiter = iterlim + 1 if iterlim >= 0 else 100 * (x0.size + 1)
+    else:
+        maxiter = int(opts[O_MAXITER])
+    return nonlin_start(x0, opts[O_FTOL], opts[O_FRTOL], opts[O_XTOL],
+                        opts[O_XRTOL], iterlim, maxiter, int(opts[O_LS]),
+                        int(opts[O_NORM]), generic, False)
+
+
 @kernel
 def nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense):
     """Run the driver to completion for the compiled function at the given
@@ -914,11 +940,9 @@ def nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense):
     while True:
         action = nonlin_advance(iw, rw, f, jr, hist, dense)
         if action == EVALUATE_F:
-            f = fun(rw[OX + 3 * n:OX + 4 * n].copy(), args)
-            if f.size != n:
-                iw[I_STATUS] = BAD_F_SIZE
-                iw[I_FSIZE] = f.size
-                iw[I_ACTION] = DONE
+            f, ok = _evaluate(fun, args, rw[OX + 3 * n:OX + 4 * n].copy(),
+                              iw, n)
+            if not ok:
                 break
         elif action == RESIZE:
             hist, dense = jac_resize(jr, hist, dense)
@@ -941,14 +965,7 @@ def nonlin_run(c_addr, jit_addr, args, x0, opts):
                               int(opts[O_RED]), opts[O_MAXRANK],
                               opts[O_TORETAIN], opts[O_W0], opts[O_M],
                               opts[O_ALPHAMAX])
-    iterlim = int(opts[O_ITERLIM])
-    if np.isnan(opts[O_MAXITER]):
-        maxiter = iterlim + 1 if iterlim >= 0 else 100 * (n + 1)
-    else:
-        maxiter = int(opts[O_MAXITER])
-    iw, rw = nonlin_start(x0, opts[O_FTOL], opts[O_FRTOL], opts[O_XTOL],
-                          opts[O_XRTOL], iterlim, maxiter, int(opts[O_LS]),
-                          int(opts[O_NORM]), False, False)
+    iw, rw = _start_with(x0, opts, False)
     hist, dense = nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist,
                             dense)
     x = rw[OX:OX + n].copy()
@@ -975,23 +992,29 @@ def nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj):
     x = rw[OX:OX + n]
     F = rw[OX + n:OX + 2 * n]
     dx = rw[OX + 2 * n:OX + 3 * n]
+    # the driver's trial point and trial residual are idle during a solve:
+    # the strategy's scratch
+    work = rw[OX + 3 * n:OX + 5 * n]
+    # and the inner solver's residual vector is idle between solves: the
+    # copy of each point handed to F lives there instead of in a fresh
+    # array (one vector less at the peak; F may overwrite its argument)
+    orr = kiw[kr.I_R]
+    xcopy = krw[orr:orr + n]
     while True:
         action = nonlin_advance(iw, rw, f, jr, none, none)
         # the driver has copied f: holding it through a solve would keep
         # one more vector alive at the solve's peak
         f = no_f
         if action == EVALUATE_F:
-            f = fun(rw[OX + 3 * n:OX + 4 * n].copy(), args)
-            if f.size != n:
-                iw[I_STATUS] = BAD_F_SIZE
-                iw[I_FSIZE] = f.size
-                iw[I_ACTION] = DONE
+            _copy(xcopy, rw[OX + 3 * n:OX + 4 * n])
+            f, ok = _evaluate(fun, args, xcopy, iw, n)
+            if not ok:
                 break
         elif action == SOLVE:
             # the strategy keeps no copy of x and F (they do not change
             # between an update and the next solve)
             status = kj_solve(c_addr, jit_addr, args, kiw, krw, kj, x, F, F,
-                              rw[R_TOL], dx)
+                              rw[R_TOL], dx, work)
             iw[I_NFEV] += int(kj[K_NFEV])
             kj[K_NFEV] = 0.0
             if status != 0:
@@ -1022,14 +1045,7 @@ def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts):
     copied, so that the copies do not add to the solve's peak memory."""
     n = x0.size
     kiw, krw, kj = kj_new(n, kopts)
-    iterlim = int(opts[O_ITERLIM])
-    if np.isnan(opts[O_MAXITER]):
-        maxiter = iterlim + 1 if iterlim >= 0 else 100 * (n + 1)
-    else:
-        maxiter = int(opts[O_MAXITER])
-    iw, rw = nonlin_start(x0, opts[O_FTOL], opts[O_FRTOL], opts[O_XTOL],
-                          opts[O_XRTOL], iterlim, maxiter, int(opts[O_LS]),
-                          int(opts[O_NORM]), True, False)
+    iw, rw = _start_with(x0, opts, True)
     nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj)
     krw_head = krw[:kr.RW_HEAD].copy()
     kj_head = kj[:NKH].copy()
