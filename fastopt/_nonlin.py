@@ -746,7 +746,7 @@ def _fast(F, x0, args, key):
     addr = compiled_addresses(F, args)
     if addr is None:
         return None
-    x, fvec, iw, _, _, _ = K.nonlin_run(addr[0], addr[1], args, x0, opts)
+    x, fvec, iw = K.nonlin_run(addr[0], addr[1], args, x0, opts)
     status, nit, nfev = iw[K.I_STATUS], iw[K.I_ITER], iw[K.I_NFEV]
     if status == K.BAD_F_SIZE:
         raise ValueError(f"F(x) has {int(iw[K.I_FSIZE])} entries but x has "

@@ -937,11 +937,14 @@ def nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense):
     fun = as_function(c_addr, jit_addr, x0.copy(), args)
     n = x0.size
     f = np.empty(0)
+    # F gets a copy of each point (it may overwrite its argument), always
+    # in the same buffer: one allocation per solve, not per evaluation
+    point = np.empty(n)
     while True:
         action = nonlin_advance(iw, rw, f, jr, hist, dense)
         if action == EVALUATE_F:
-            f, ok = _evaluate(fun, args, rw[OX + 3 * n:OX + 4 * n].copy(),
-                              iw, n)
+            _copy(point, rw[OX + 3 * n:OX + 4 * n])
+            f, ok = _evaluate(fun, args, point, iw, n)
             if not ok:
                 break
         elif action == RESIZE:
@@ -957,20 +960,20 @@ def nonlin_run(c_addr, jit_addr, args, x0, opts):
     a built-in Jacobian, in one call: the Jacobian state
     (:func:`fastopt._kernels.jacobians.jac_new`), the driver state
     (:func:`nonlin_start`) and :func:`nonlin_at`, options packed in
-    ``opts`` (``O_*`` slots, length ``NO``).  Returns ``(x, F, iw, jr,
-    hist, dense)``: copies of the final iterate and residual, the integer
-    state (status, nit, nfev) and the final Jacobian state."""
+    ``opts`` (``O_*`` slots, length ``NO``).  Returns ``(x, F, iw)``:
+    copies of the final iterate and residual and the integer state
+    (status, nit, nfev); nothing more, since each returned array costs a
+    boxing on the way to Python."""
     n = x0.size
     jr, hist, dense = jac_new(int(opts[O_KIND]), n, opts[O_ALPHA],
                               int(opts[O_RED]), opts[O_MAXRANK],
                               opts[O_TORETAIN], opts[O_W0], opts[O_M],
                               opts[O_ALPHAMAX])
     iw, rw = _start_with(x0, opts, False)
-    hist, dense = nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist,
-                            dense)
+    nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense)
     x = rw[OX:OX + n].copy()
     F = rw[OX + n:OX + 2 * n].copy()
-    return x, F, iw, jr, hist, dense
+    return x, F, iw
 
 
 @kernel
