@@ -1,6 +1,6 @@
 """The one place where fastopt's compiled functions get their options.
 
-Three decorators:
+Four decorators:
 
 ``kernel``
     ``cache=True``: compiled once, loaded from disk by later processes.
@@ -30,14 +30,24 @@ Three decorators:
     inlined callee in another file changes: delete the callers'
     ``__pycache__/*.nbi``/``*.nbc`` after editing one.
 
-All three use ``error_model='numpy'``: floating-point division by zero gives
+``reduction_kernel``
+    A ``kernel`` whose floating-point sums may be reassociated and whose
+    multiply-adds may be fused (``fastmath={'reassoc', 'contract'}``), for
+    long dot products: the loop then vectorises with several partial sums,
+    as BLAS's ddot does (at n = 10^4, 0.9 us against 3.0 us for eight
+    hand-written partial sums).  Not inlined: the flags belong to the
+    function, and inlined IR would be compiled with its caller's.
+
+All four use ``error_model='numpy'``: floating-point division by zero gives
 inf/nan as in NumPy (and SciPy) instead of raising ZeroDivisionError, and
-the division needs no per-element check, so loops vectorise.  No
-``fastmath``: it would break the ``isfinite`` tests solvers rely on.
+the division needs no per-element check, so loops vectorise.  No other
+``fastmath`` flags: 'nnan' and 'ninf' would break the ``isfinite`` tests
+solvers rely on.
 """
 from numba import njit
 
-__all__ = ["kernel", "driver", "inline_kernel", "OPTIONS", "DRIVER_OPTIONS"]
+__all__ = ["kernel", "driver", "inline_kernel", "reduction_kernel",
+           "OPTIONS", "DRIVER_OPTIONS"]
 
 # Options of a kernel, for the few defined with njit(...) directly.
 OPTIONS = {"cache": True, "error_model": "numpy"}
@@ -57,3 +67,8 @@ def driver(function):
 def inline_kernel(function):
     """Compile ``function`` as a cached kernel inlined into its callers."""
     return njit(inline="always", **OPTIONS)(function)
+
+
+def reduction_kernel(function):
+    """Compile ``function`` as a cached kernel free to reorder its sums."""
+    return njit(fastmath={"reassoc", "contract"}, **OPTIONS)(function)

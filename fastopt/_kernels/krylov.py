@@ -182,7 +182,7 @@ import math
 
 import numpy as np
 
-from ._jit import inline_kernel, kernel
+from ._jit import inline_kernel, kernel, reduction_kernel
 
 __all__ = ["krylov_workspace", "krylov_start", "krylov_reset",
            "krylov_solve_csr", "krylov_solve_dense",
@@ -330,35 +330,16 @@ P_MR_BETA = 74
 P_MR_END = 75
 
 
-@kernel
+@reduction_kernel
 def _dot(rw, a, b, n):
-    # eight partial sums, as an unrolled BLAS ddot: independent additions
-    # pipeline and vectorise (a single running sum cannot be reordered
-    # without fastmath).  Views, not rw[a + i]: a computed index needs a
-    # negative-index check per element, which blocks vectorisation.
+    # Views, not rw[a + i]: a computed index needs a negative-index check
+    # per element, which blocks vectorisation.
     x = rw[a:a + n]
     y = rw[b:b + n]
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    s4 = 0.0
-    s5 = 0.0
-    s6 = 0.0
-    s7 = 0.0
-    m = n - n % 8
-    for i in range(0, m, 8):
-        s0 += x[i] * y[i]
-        s1 += x[i + 1] * y[i + 1]
-        s2 += x[i + 2] * y[i + 2]
-        s3 += x[i + 3] * y[i + 3]
-        s4 += x[i + 4] * y[i + 4]
-        s5 += x[i + 5] * y[i + 5]
-        s6 += x[i + 6] * y[i + 6]
-        s7 += x[i + 7] * y[i + 7]
-    for i in range(m, n):
-        s0 += x[i] * y[i]
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    s = 0.0
+    for i in range(n):
+        s += x[i] * y[i]
+    return s
 
 
 @kernel
