@@ -9,6 +9,7 @@ the whole iteration in compiled code (:func:`~fastopt._kernels.dfsane.
 dfsane_at`), with no recompilation of fastopt for a new function.
 """
 import math
+import sys
 import warnings
 import weakref
 
@@ -36,6 +37,16 @@ _NO_LIMIT = 2 ** 62
 
 # dispatcher -> {args key: whether fun returns complex values for real x}
 _RETURNS_COMPLEX = weakref.WeakKeyDictionary()
+
+# id(dispatcher) -> (weak reference to it, {args key: what
+# _resolve_compiled found}); a plain dictionary keyed by id, as a look-up
+# in a WeakKeyDictionary costs ~0.3 us (it builds a weak reference).
+_COMPILED = {}
+
+# (type, value) of each numeric option and line_search -> the validated
+# options tuple (see _options).
+_OPTIONS = {}
+_MAX_OPTIONS = 64
 
 # Vectors shorter than this use the kernels' fma_dot instead of a BLAS call
 # (None: not yet checked in this process).
@@ -81,6 +92,22 @@ def _advance_entry():
         K.dfsane_advance.compile(signature)  # from numba's cache if there
         _ADVANCE = K.dfsane_advance.overloads[signature].entry_point
     return _ADVANCE
+
+
+_FEED = None
+
+
+def _feed_entry():
+    # dfsane_feed's compiled entry point, called directly as _ADVANCE is
+    global _FEED
+    if _FEED is None:
+        from numba import types
+
+        vector = types.Array(types.float64, 1, "C")
+        signature = (vector, vector, vector)
+        K.dfsane_feed.compile(signature)
+        _FEED = K.dfsane_feed.overloads[signature].entry_point
+    return _FEED
 
 
 def _is_kernel_vector(value):
@@ -221,18 +248,67 @@ def _returns_complex(fun, args):
     return answer
 
 
-def _solve_compiled(func, x0, args, opts):
-    """The compiled iteration, or None when ``func`` does not compile."""
+def _forget_function(key):
+    # weakref callback: the user's function is gone
+    def forget(_):
+        _COMPILED.pop(key, None)
+    return forget
+
+
+def _resolve_compiled(func, args):
+    # (entry point, c_addr, jit_addr) of dfsane_at for func and the types
+    # of args, or None when func runs through the Python loop.
     addresses = compiled_addresses(func, args)
     if addresses is None:
         return None
     complex_out = _returns_complex(func, args)
     if complex_out is None or complex_out:
         return None
+    import numba
+    from numba import types
+    from ._compiled_fun import FLOAT_VECTOR
+
+    signature = (types.int64, types.int64, numba.typeof(args), FLOAT_VECTOR,
+                 types.float64, types.float64, types.int64, types.int64,
+                 types.float64, types.float64, types.boolean, types.float64,
+                 types.float64, types.int64)
+    K.dfsane_at.compile(signature)  # from numba's cache if there
+    return (K.dfsane_at.overloads[signature].entry_point,) + addresses
+
+
+def _compiled_entry(func, args):
+    """Memoised :func:`_resolve_compiled`: one dictionary look-up per solve
+    instead of the address, return-type and dispatcher resolutions (about
+    2 us, a tenth of a small solve)."""
+    key = _args_key(args)
+    slot = _COMPILED.get(id(func))
+    if slot is not None and slot[0]() is func:
+        if key is not None:
+            found = slot[1].get(key, False)
+            if found is not False:
+                return found
+    else:
+        slot = (weakref.ref(func, _forget_function(id(func))), {})
+        _COMPILED[id(func)] = slot
+    found = _resolve_compiled(func, args)
+    if key is not None:
+        slot[1][key] = found
+    return found
+
+
+def _solve_compiled(func, x0, args, opts):
+    """The compiled iteration, or None when ``func`` does not compile."""
+    entry = _compiled_entry(func, args)
+    if entry is None:
+        return None
+    call, c_addr, jit_addr = entry
+    if not x0.flags.aligned:
+        # the entry point is typed for aligned arrays; the dispatcher
+        # compiles for whatever x0 is
+        call = K.dfsane_at
     ftol, fatol, maxfev, window, sigma_0, sigma_eps, cheng = opts
-    out = K.dfsane_at(addresses[0], addresses[1], args, x0, ftol, fatol,
-                      maxfev, window, sigma_0, sigma_eps, cheng, 2.0, 0.5,
-                      _dot_limit())
+    out = call(c_addr, jit_addr, args, x0, ftol, fatol, maxfev, window,
+               sigma_0, sigma_eps, cheng, 2.0, 0.5, _dot_limit())
     n = x0.size
     status, nfev, nit, bad = map(int, out[2 * n:2 * n + 4].tolist())
     if status == K.STATUS_BAD_F_SIZE:
@@ -240,6 +316,41 @@ def _solve_compiled(func, x0, args, opts):
             raise _size_error(n, bad)
         raise _changed_size()
     return out[:n], out[n:2 * n], status, nfev, nit
+
+
+def _validated_options(ftol, fatol, maxfev, M, sigma_eps, sigma_0,
+                       line_search):
+    maxfev = _maxfev(maxfev)
+    window = _window(M, maxfev)
+    sigma_eps = _real_number("sigma_eps", sigma_eps)
+    if not sigma_eps > 0:
+        raise ValueError(f"`sigma_eps` must be positive, not {sigma_eps!r}.")
+    return (_real_number("ftol", ftol), _real_number("fatol", fatol),
+            maxfev, window, _real_number("sigma_0", sigma_0), sigma_eps,
+            line_search == 'cheng')
+
+
+def _options(ftol, fatol, maxfev, M, sigma_eps, sigma_0, line_search):
+    """The kernels' options ``(ftol, fatol, maxfev, window, sigma_0,
+    sigma_eps, cheng)``, validated once per distinct set of values (the
+    validation costs ~1 us, a tenth of a small compiled solve)."""
+    # Types are part of the key: True == 1 == 1.0 hash alike, but
+    # maxfev=True is an error and maxfev=1 is not.
+    key = (type(ftol), ftol, type(fatol), fatol, type(maxfev), maxfev,
+           type(M), M, type(sigma_eps), sigma_eps, type(sigma_0), sigma_0,
+           line_search)
+    try:
+        found = _OPTIONS.get(key)
+    except TypeError:  # an unhashable value: validation decides
+        return _validated_options(ftol, fatol, maxfev, M, sigma_eps, sigma_0,
+                                  line_search)
+    if found is None:
+        found = _validated_options(ftol, fatol, maxfev, M, sigma_eps,
+                                   sigma_0, line_search)
+        if len(_OPTIONS) >= _MAX_OPTIONS:
+            _OPTIONS.clear()
+        _OPTIONS[key] = found
+    return found
 
 
 def _solve_python(func, x0, shape, is_complex, F0, args, opts, fnorm,
@@ -272,14 +383,27 @@ def _solve_python(func, x0, shape, is_complex, F0, args, opts, fnorm,
         # The common case, where the only actions are EVALUATE and DONE
         # (== 0): the per-evaluation overhead is most of the solver's cost
         # on small problems, so this loop does the minimum.
-        while action:
-            # a copy: the trial buffer is reused, the user may keep x
+        if action:
+            feed = _feed_entry()
+            state = K.dfsane_pack(iw, rw)
+            # The kernel writes each trial point into `trial`, the array the
+            # function got last time, unless the function kept a reference
+            # to it (then a new array): the reference count of an array
+            # held by one local variable only, measured here because it
+            # depends on the Python version.
+            probe = np.empty(0)
+            unshared = sys.getrefcount(probe)
             trial = (x1_trial if action == EVALUATE_1 else x0_trial).copy()
-            value = func(trial, *args) if args else func(trial)
-            if not (type(value) is _NDARRAY and value.dtype is _FLOAT64
-                    and value.strides == _STRIDE_1D):
-                value = _returned_real(value)
-            action = advance(iw, rw, value, 0.0)
+            while action:
+                value = func(trial, *args) if args else func(trial)
+                if not (type(value) is _NDARRAY and value.dtype is _FLOAT64
+                        and value.strides == _STRIDE_1D):
+                    value = _returned_real(value)
+                if sys.getrefcount(trial) != unshared:
+                    # kept (or returned, or viewed by the result)
+                    trial = np.empty(n)
+                action = feed(state, value, trial)
+            K.dfsane_unpack(state, iw, rw)
     while action != DONE:
         if action == EVALUATE_0 or action == EVALUATE_1:
             # a copy: the trial buffer is reused, the user may keep x
@@ -424,10 +548,12 @@ def root_df_sane(func, x0, args=(), ftol=1e-8, fatol=1e-300, maxfev=1000,
       evaluation; SciPy passes an integer `x0` unconverted to the first
       call (which, as in SciPy, gets `x0` itself when it is already such
       an array).  Later calls of a Python ``func``, and ``fnorm``,
-      ``eta_strategy`` and ``callback``, receive copies, so keeping them
-      is safe; a compiled
-      ``func`` gets the solver's trial vector itself, as SciPy passes its
-      own trial array, and its result is kept without a copy.
+      ``eta_strategy`` and ``callback``, receive arrays of their own, so
+      keeping them is safe (without those hooks, ``func`` gets the array
+      of its previous call again, refilled, when it kept no reference to
+      it); a compiled ``func`` gets the solver's trial vector itself, as
+      SciPy passes its own trial array, and its result is kept without a
+      copy.
     * ``status`` is added to the result.
 
     References
@@ -455,19 +581,15 @@ def root_df_sane(func, x0, args=(), ftol=1e-8, fatol=1e-300, maxfev=1000,
         _warn_unknown(unknown_options)
     if line_search not in ('cheng', 'cruz'):
         raise ValueError(f"Invalid value {line_search!r} for 'line_search'")
-    for name, value in (("fnorm", fnorm), ("eta_strategy", eta_strategy),
-                        ("callback", callback)):
-        _check_callable(name, value)
+    hooks = fnorm is not None or eta_strategy is not None or \
+        callback is not None
+    if hooks:
+        for name, value in (("fnorm", fnorm), ("eta_strategy", eta_strategy),
+                            ("callback", callback)):
+            _check_callable(name, value)
     if not isinstance(args, tuple):
         args = (args,)
-    maxfev = _maxfev(maxfev)
-    window = _window(M, maxfev)
-    sigma_eps = _real_number("sigma_eps", sigma_eps)
-    if not sigma_eps > 0:
-        raise ValueError(f"`sigma_eps` must be positive, not {sigma_eps!r}.")
-    opts = (_real_number("ftol", ftol), _real_number("fatol", fatol),
-            maxfev, window, _real_number("sigma_0", sigma_0), sigma_eps,
-            line_search == 'cheng')
+    opts = _options(ftol, fatol, maxfev, M, sigma_eps, sigma_0, line_search)
     x0, complex_x = _start_point(x0)
     shape = x0.shape
 

@@ -616,6 +616,111 @@ def test_njit_function_returning_its_argument():
         assert ours.success and np.array_equal(ours.x, ours.fun)
 
 
+def test_points_kept_by_a_python_function_are_not_overwritten():
+    # the Python loop hands the function the array it got last time when
+    # the function kept no reference to it; kept ones (stored, returned,
+    # or viewed by the result) must keep their values, and the sequence of
+    # points must be SciPy's
+    def run(solver, keep):
+        kept, seen = [], []
+
+        def fun(x):
+            seen.append(x.copy())
+            if keep == "store":
+                kept.append(x)
+            elif keep == "view":
+                kept.append(x[1:])
+            if keep == "return":
+                # F(x) = x, as x itself (SciPy gets a copy: its own x
+                # would alias its residual)
+                return x if solver is root_df_sane else x.copy()
+            return E.broyden_tridiagonal(x)
+        result = solver(fun, np.linspace(-1.0, 2.0, 8))
+        return result, kept, seen
+
+    for keep in ("store", "view", "return", None):
+        ours, kept, seen = run(root_df_sane, keep)
+        ref, _, ref_seen = run(scipy_dfsane, keep)
+        assert_same(ours, ref)
+        _assert_same_calls([(a,) for a in seen], [(b,) for b in ref_seen])
+        if keep == "store":
+            for x, copy in zip(kept, seen):
+                assert np.array_equal(x, copy)
+        if keep == "view":
+            for x, copy in zip(kept, seen):
+                assert np.array_equal(x, copy[1:])
+
+
+def test_memoised_options_keep_their_type_checks():
+    # validated options are memoised on (type, value): maxfev=True and M=True
+    # must still fail after maxfev=1 and M=1 (equal keys without the types)
+    x0 = -np.ones(5)
+    root_df_sane(E.broyden_tridiagonal_jit, x0, maxfev=1, M=1)
+    with pytest.raises(TypeError, match="maxfev"):
+        root_df_sane(E.broyden_tridiagonal_jit, x0, maxfev=True)
+    with pytest.raises(ValueError, match="M"):
+        root_df_sane(E.broyden_tridiagonal_jit, x0, M=True)
+    # and equal values of other types give SciPy's run again
+    ref = scipy_dfsane(E.broyden_tridiagonal, x0, maxfev=37, M=3)
+    for options in ({"maxfev": 37, "M": 3}, {"maxfev": 37.0, "M": 3},
+                    {"maxfev": np.int64(37), "M": np.int32(3)}):
+        assert_same(root_df_sane(E.broyden_tridiagonal_jit, x0, **options),
+                    ref)
+
+
+def test_memoised_compiled_path_per_function_and_argument_types():
+    # the compiled entry is memoised per function and per argument types:
+    # new functions (possibly at a dead one's id) and new argument types
+    # get their own
+    import gc
+
+    x0 = -np.ones(12)
+    for shift in (0.1, -0.2, 0.3):
+        @njit
+        def shifted(x, c):
+            return E.broyden_tridiagonal_jit(x) - c
+
+        for c in (shift, np.float64(shift), np.full(12, shift)):
+            ref = scipy_dfsane(lambda x, c: E.broyden_tridiagonal(x) - c, x0,
+                               args=(c,))
+            assert_same(root_df_sane(shifted, x0, args=(c,)), ref)
+        del shifted
+        gc.collect()
+
+
+def test_read_only_x0_takes_the_compiled_path():
+    x0 = -np.ones(10)
+    ref = root_df_sane(E.broyden_tridiagonal_jit, x0)
+    before = len(K.dfsane_at.signatures)
+    frozen = x0.copy()
+    frozen.flags.writeable = False
+    ours = root_df_sane(E.broyden_tridiagonal_jit, frozen)
+    assert len(K.dfsane_at.signatures) == before
+    assert_same(ours, scipy_dfsane(E.broyden_tridiagonal, x0))
+    assert np.array_equal(ours.x, ref.x) and np.array_equal(frozen, x0)
+
+
+def test_njit_function_allocating_per_call_over_many_iterations():
+    # the compiled driver keeps the user's residual arrays alive through
+    # borrowed aliases: a long run (every kind of step, both line
+    # searches) must match SciPy exactly, and the result must own its data
+    @njit
+    def fresh(x):
+        out = np.empty(x.size + 1)   # a view of a larger allocation
+        out[:-1] = E.broyden_tridiagonal_jit(x)
+        return out[:-1]
+
+    x0 = -np.ones(30)
+    for line_search in ("cruz", "cheng"):
+        ours = root_df_sane(fresh, x0, line_search=line_search, maxfev=400,
+                            ftol=1e-14)
+        assert_same(ours, scipy_dfsane(E.broyden_tridiagonal, x0,
+                                       line_search=line_search, maxfev=400,
+                                       ftol=1e-14))
+        assert_allclose(ours.fun, E.broyden_tridiagonal(ours.x), rtol=0,
+                        atol=1e-14)
+
+
 def test_short_dot_products_agree_with_blas():
     # fma_dot replaces BLAS below 16 entries only where it reproduces
     # NumPy's dot exactly (checked at run time); then both give the same
