@@ -69,7 +69,10 @@ DRIVERS = {"dense.dense_difference", "dense.dense_difference_cs",
 def test_every_kernel_is_cached_on_disk(name, kernel):
     cached = kernel._cache.__class__.__name__ == "FunctionCache"
     assert cached == (name not in DRIVERS), name
-    assert not kernel.targetoptions.get("fastmath"), name
+    # reduction kernels may reorder sums and fuse multiply-adds; no kernel
+    # may assume finite values (the solvers' isfinite tests need them)
+    fastmath = kernel.targetoptions.get("fastmath")
+    assert not fastmath or set(fastmath) == {"reassoc", "contract"}, name
     assert kernel.targetoptions.get("error_model") == "numpy", name
     assert inspect.getdoc(kernel.py_func) or name.split(".")[1].startswith("_")
 
