@@ -342,7 +342,11 @@ def jac_solve(jr, hist, dense, f, out):
     o = NJH
     if kind == BROYDEN1 or kind == BROYDEN2:
         if jr[J_COLLAPSED] != 0.0:
-            out[:] = _gemv(dense, f, False)
+            for i in range(n):
+                s = 0.0
+                for j in range(n):
+                    s += dense[i, j] * f[j]
+                out[i] = s
         else:
             _lowrank_matvec(jr, hist, f, out, False)
         finite = True
@@ -489,19 +493,31 @@ def jac_update(jr, hist, dense, x, f):
     if kind == BROYDEN1 or kind == BROYDEN2:
         collapsed = jr[J_COLLAPSED] != 0.0
         if collapsed:
-            c = np.empty(n)
-            d = np.empty(n)
-            Gdf = _gemv(dense, df, False)
-            for i in range(n):
-                c[i] = dx[i] - Gdf[i]
+            # no allocation: c overwrites dx and d df (both scratch), and
+            # Broyden 1's v = Gm^T dx, needed before dx is overwritten,
+            # goes in the first history row (unused once collapsed)
             if kind == BROYDEN1:
-                # d = v / (df . v), v = Gm^T dx
-                v = _gemv(dense, dx, True)
-                den = _dot(df, v)
+                # d = v / (df . v)
+                d = hist[0]
+                d[:] = 0.0
                 for i in range(n):
-                    d[i] = v[i] / den
+                    xi = dx[i]
+                    for j in range(n):
+                        d[j] += dense[i, j] * xi
             else:
-                # d = df / |df|^2
+                d = df
+            c = dx
+            for i in range(n):
+                s = 0.0
+                for j in range(n):
+                    s += dense[i, j] * df[j]
+                c[i] = dx[i] - s
+            if kind == BROYDEN1:
+                den = _dot(df, d)
+                for i in range(n):
+                    d[i] = d[i] / den
+            else:
+                # d = df / |df|^2, in place
                 nrm = np.sqrt(_dot(df, df))
                 den = nrm * nrm
                 for i in range(n):
