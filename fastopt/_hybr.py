@@ -16,10 +16,10 @@ import weakref
 import numpy as np
 from numba import types
 
-from ._compiled_fun import compiled_addresses, is_compiled
+from ._compiled_fun import _args_key, compiled_addresses, is_compiled
 from ._kernels import hybrd as K
 
-__all__ = ["solve_hybr", "run_hybr", "HYBR_MESSAGES"]
+__all__ = ["solve_hybr", "run_hybr", "HYBR_MESSAGES", "call_kernel"]
 
 HYBR_MESSAGES = {
     0: "Improper input parameters were entered.",
@@ -81,7 +81,7 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
         diag_arr = x0            # ignored in mode 1
     else:
         mode = 2
-        diag_arr = np.ascontiguousarray(diag, dtype=np.float64).ravel()
+        diag_arr = own_vector(diag)
         if diag_arr.size != n:
             raise ValueError(f"`diag` must have one entry per variable "
                              f"({n}), not {diag_arr.size}.")
@@ -94,11 +94,21 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
 
 def as_x0(x0):
     """``x0`` as the 1-D C-contiguous float64 array the kernels take (the
-    array itself when it already is one: the kernels never write to it)."""
-    if (type(x0) is _NDARRAY and x0.dtype is _FLOAT64 and x0.ndim == 1
-            and x0.flags.c_contiguous):
-        return x0
-    return np.asarray(x0, dtype=np.float64).flatten()
+    array itself when it already is one, writeable and aligned: the kernels
+    never write to it).  A read-only or unaligned ``x0`` is copied, so that
+    every array the kernels get has the one numba type their memoised
+    entry points (see :func:`call_kernel`) are compiled for."""
+    if type(x0) is _NDARRAY and x0.dtype is _FLOAT64 and x0.ndim == 1:
+        flags = x0.flags
+        if flags.c_contiguous and flags.writeable and flags.aligned:
+            return x0
+    return np.array(x0, dtype=np.float64).ravel()
+
+
+def own_vector(values):
+    """``values`` as a writeable, aligned, C-contiguous float64 vector (a
+    copy unless it already is one): as :func:`as_x0`, for ``diag``."""
+    return as_x0(values)
 
 
 def _as_f(value, n, fun, first):
@@ -161,22 +171,68 @@ def _entries():
     return _ENTRY
 
 
+# (n, nblock) -> work spaces of the Python driver free for reuse (see
+# _workspace); only small ones, whose allocation is a visible part of a
+# solve, are kept.
+_WORKSPACES = {}
+_MAX_WORKSPACE = 4096     # float64 entries
+_MAX_WORKSPACE_KEYS = 32
+
+
+def _workspace(n, nblock):
+    """``(state, iw, rw, xe, points, values)`` for the Python driver: one
+    zeroed float64 array (iw as int64 bit patterns, then rw; the
+    per-evaluation entry, hybr_step, then converts two arrays, not three)
+    and the views of it that the driver uses.  A space released by
+    :func:`_release` is reused (zeroed again) instead of building new
+    arrays and views: about a microsecond, a tenth of a small solve's
+    fixed cost.  ``pop`` takes a space atomically, so a nested or
+    concurrent solve never shares one."""
+    free = _WORKSPACES.get((n, nblock))
+    if free:
+        try:
+            space = free.pop()
+        except IndexError:   # taken by another thread meanwhile
+            pass
+        else:
+            space[0].fill(0.0)
+            return space
+    state = np.zeros(K.IW_SIZE + K.NSCALAR + 9 * n + n * n
+                     + (n * (n + 1)) // 2 + 2 * nblock * n)
+    iw = state[:K.IW_SIZE].view(np.int64)
+    rw = state[K.IW_SIZE:]
+    oe = K.NSCALAR + 8 * n
+    ob = rw.size - 2 * nblock * n
+    points = [rw[ob + k * n:ob + (k + 1) * n] for k in range(nblock)]
+    values = rw[ob + nblock * n:].reshape(nblock, n)
+    return state, iw, rw, rw[oe:oe + n], points, values
+
+
+def _release(space, n, nblock):
+    # A finished solve's work space, for _workspace to reuse (nothing the
+    # caller gets refers to it: hybr_packed copies the results out).  A
+    # solve that raised does not come here: its space is dropped.
+    if space[0].size > _MAX_WORKSPACE:
+        return
+    free = _WORKSPACES.get((n, nblock))
+    if free is None:
+        if len(_WORKSPACES) >= _MAX_WORKSPACE_KEYS:
+            _WORKSPACES.clear()
+        free = _WORKSPACES.setdefault((n, nblock), [])
+    if len(free) < 2:
+        free.append(space)
+
+
 def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
                   mode, diag, use_jac, col_deriv, default_eps=False):
     n = x0.size
     block = not use_jac and n > 1
     nblock = max(min(ml + mu + 1, n), 1) if block else 0
-    # One array holds the state (iw as int64 bit patterns, then rw): the
-    # per-evaluation entry (hybr_step) then converts two arrays, not three.
-    state = np.zeros(K.IW_SIZE + K.NSCALAR + 9 * n + n * n
-                     + (n * (n + 1)) // 2 + 2 * nblock * n)
-    iw = state[:K.IW_SIZE].view(np.int64)
-    rw = state[K.IW_SIZE:]
+    space = _workspace(n, nblock)
+    state, iw, rw, xe, points, block_values = space
     init, advance, packed = _ENTRY or _entries()
     action = init(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
                   diag, use_jac, col_deriv, block)
-    oe = K.NSCALAR + 8 * n
-    xe = rw[oe:oe + n]
     EVALUATE_F = K.EVALUATE_F
     EVALUATE_BLOCK = K.EVALUATE_BLOCK
     ndarray = _NDARRAY
@@ -193,9 +249,7 @@ def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
                 rw[K.R_EPS] = np.sqrt(max(eps, K.EPSMCH))
         action = advance(state, f)
     first_j = True
-    ob = rw.size - 2 * nblock * n
-    points = [rw[ob + k * n:ob + (k + 1) * n] for k in range(nblock)]
-    ov = ob + nblock * n
+    shape = (n,)
     copy = xe.copy
     while action:
         if action == EVALUATE_F:
@@ -212,20 +266,70 @@ def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
             action = advance(state, _as_f(value, n, fun, False))
         elif action == EVALUATE_BLOCK:
             # every point of a finite-difference Jacobian, then one call
-            start = ov
+            k = 0
             for point in points:
                 value = fun(point.copy(), *args)
                 if not (value.__class__ is ndarray and value.dtype is F64
-                        and value.shape == (n,)):
+                        and value.shape == shape):
                     value = _as_f(value, n, fun, False)
-                rw[start:start + n] = value
-                start += n
+                block_values[k] = value
+                k += 1
             action = advance(state, _NO_F)
         else:
             J = _as_jac(jac(xe.copy(), *args), n, jac, first_j, col_deriv)
             first_j = False
             action = K.hybr_advance(iw, rw, _NO_F, J)
-    return packed(iw, rw)
+    result = packed(iw, rw)
+    _release(space, n, nblock)
+    return result
+
+
+# (kernel dispatcher, argument key) -> the compiled entry point of the
+# overload those arguments select (see call_kernel).
+_KERNEL_ENTRIES = {}
+_MAX_KERNEL_ENTRIES = 256
+_INT64_MIN = -2 ** 63
+_INT64_MAX = 2 ** 63 - 1
+
+
+def call_kernel(dispatcher, key, arguments):
+    """``dispatcher(*arguments)``, through the memoised compiled entry
+    point of the overload that the dispatcher picked the first time.
+
+    Numba's dispatcher resolves the type of every argument on every call
+    (0.2-0.5 us for the dozen arguments of the compiled drivers).  The
+    caller passes a ``key`` that determines those types, which it must: an
+    entry point converts its arguments by its own signature without
+    checking them.  The drivers' arrays are always writeable, aligned,
+    C-contiguous float64 vectors (see :func:`as_x0`), their scalars Python
+    ints (within int64, see :func:`_kernel_key`), floats and bools in
+    fixed positions, so only ``args`` varies, and ``key`` is
+    :func:`~fastopt._compiled_fun._args_key` of it (None: no memo, the
+    dispatcher every time).  The overload is looked up after a call
+    through the dispatcher, never compiled here.
+    """
+    if key is not None:
+        entry = _KERNEL_ENTRIES.get((dispatcher, key))
+        if entry is not None:
+            return entry(*arguments)
+    result = dispatcher(*arguments)
+    if key is not None:
+        signature = tuple(map(dispatcher.typeof_pyval, arguments))
+        overload = dispatcher.overloads.get(signature)
+        if overload is not None:
+            if len(_KERNEL_ENTRIES) >= _MAX_KERNEL_ENTRIES:
+                _KERNEL_ENTRIES.clear()
+            _KERNEL_ENTRIES[(dispatcher, key)] = overload.entry_point
+    return result
+
+
+def _kernel_key(args, maxfev, memo=True):
+    # call_kernel's key: _args_key(args) (no call for the common empty
+    # args), or None if maxfev (or, memo False, another integer argument)
+    # does not fit in int64: numba would type it otherwise.
+    if not (memo and _INT64_MIN <= maxfev <= _INT64_MAX):
+        return None
+    return _args_key(args) if args else ()
 
 
 _COMPILED_CLASS = {}
@@ -266,6 +370,7 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
     default applied; ``fnorm`` = ||f(x)||).  Raises the shape errors."""
     x0 = as_x0(x0)
     use_jac = jac is not None
+    small_ints = True
     if band is None and diag is None and eps is None:
         # the common case, without _options' checks
         n = x0.size
@@ -279,6 +384,8 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
     else:
         ml, mu, mode, diag_arr, maxfev, epsfcn = _options(
             x0, band, diag, maxfev, eps, use_jac)
+        if ml > _INT64_MAX or mu > _INT64_MAX:
+            small_ints = False   # not int64s: no memoised entry point
     xtol = float(xtol)
     factor = float(factor)
     packed = None
@@ -288,14 +395,17 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
         if faddr is None:
             pass
         elif not use_jac:
-            packed = K.hybrd_at(faddr[0], faddr[1], args, x0, xtol, maxfev,
-                                ml, mu, epsfcn, factor, mode, diag_arr)
+            packed = call_kernel(
+                K.hybrd_at, _kernel_key(args, maxfev, small_ints),
+                (faddr[0], faddr[1], args, x0, xtol, maxfev, ml, mu, epsfcn,
+                 factor, mode, diag_arr))
         elif compiled_kind(jac):
             jaddr = compiled_addresses(jac, args, matrix=True)
             if jaddr is not None:
-                packed = K.hybrj_at(faddr[0], faddr[1], jaddr[0], jaddr[1],
-                                    args, x0, xtol, maxfev, factor, mode,
-                                    diag_arr, bool(col_deriv))
+                packed = call_kernel(
+                    K.hybrj_at, _kernel_key(args, maxfev, small_ints),
+                    (faddr[0], faddr[1], jaddr[0], jaddr[1], args, x0, xtol,
+                     maxfev, factor, mode, diag_arr, bool(col_deriv)))
     if packed is None:
         packed = _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu,
                                epsfcn, factor, mode, diag_arr, use_jac,

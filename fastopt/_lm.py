@@ -7,8 +7,9 @@ Two drivers run the same reverse-communication kernel:
   :func:`~._kernels.lmdif.lm_advance` steps (the whole state is two work
   arrays, so a step is a cheap call; a value that is already a
   C-contiguous float64 vector of the right size is passed on as it is;
-  a forward-difference Jacobian is one EVALUATE_BLOCK step, its n points
-  evaluated in one list comprehension);
+  a forward-difference Jacobian is one EVALUATE_BLOCK step, its n values
+  written into the rows of one buffer reused across Jacobians; the kernel
+  entry points are memoised, see :func:`fastopt._hybr.call_kernel`);
 * a compiled loop (:func:`~._kernels.lmdif.lm_solve_at`) when ``fun`` (and
   ``jac``, if given) are ``@njit`` dispatchers that compile for ``args``.
 
@@ -22,7 +23,8 @@ import numpy as np
 from numba import types
 
 from ._compiled_fun import compiled_addresses
-from ._hybr import _addresses, as_x0, compiled_kind
+from ._hybr import (_addresses, _kernel_key, as_x0, call_kernel,
+                    compiled_kind, own_vector)
 from ._kernels import lmdif as _lm
 
 __all__ = ["solve_lm", "run_lm", "MESSAGES"]
@@ -105,15 +107,14 @@ def _jac_values(J, m, n, col_deriv):
     return np.ascontiguousarray(J).ravel()
 
 
-def _block_values(values, m):
-    # The n function values at the forward-difference points that are not
-    # all (m,) float vectors: through _as_vector one by one, which raises
-    # the usual errors.
-    rows = [_as_vector(v) for v in values]
-    for v in rows:
-        if v.size != m:
-            raise ValueError(_CHANGED)
-    return np.concatenate(rows)
+def _block_row(value, m):
+    # One function value at a forward-difference point that is not an (m,)
+    # float64 array: as a vector through _as_vector, which raises the
+    # usual conversion errors, and then of the right size.
+    row = _as_vector(value)
+    if row.size != m:
+        raise ValueError(_CHANGED)
+    return row
 
 
 def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
@@ -127,13 +128,14 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
     if diag is None:
         diag_arr = _NO_DIAG
     else:
-        diag_arr = np.ascontiguousarray(diag, dtype=np.float64).ravel()
+        diag_arr = own_vector(diag)
         if diag_arr.size != n:
             raise ValueError(f"`diag` must have length n={n}, "
                              f"got {diag_arr.size}.")
     use_jac = jac is not None
+    maxiter = int(maxiter)
     options = (use_jac, bool(col_deriv), float(ftol), float(xtol),
-               float(gtol), int(maxiter), float(eps), float(factor), diag_arr)
+               float(gtol), maxiter, float(eps), float(factor), diag_arr)
 
     if compiled_kind(fun) and (not use_jac or compiled_kind(jac)):
         addr = _addresses(fun, args)
@@ -141,20 +143,32 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
         if addr is not None and use_jac:
             jaddr = compiled_addresses(jac, args, matrix=True)
         if addr is not None and jaddr is not None:
-            return _unpack(_lm.lm_solve_at(addr[0], addr[1], jaddr[0],
-                                           jaddr[1], args, x0, *options), n)
+            # the arrays are writeable aligned C vectors (as_x0,
+            # own_vector, _NO_DIAG): the types depend on args and on
+            # whether maxiter is an int64 only (see call_kernel)
+            return _unpack(call_kernel(
+                _lm.lm_solve_at, _kernel_key(args, maxiter),
+                (addr[0], addr[1], jaddr[0], jaddr[1], args, x0) + options),
+                n)
 
     # Python driver.
-    values = _as_vector(fun(x0.copy(), *args))
+    values = fun(x0.copy(), *args)
+    if not (values.__class__ is np.ndarray and values.dtype is _F64
+            and values.ndim == 1 and values.strides == (8,)):
+        values = _as_vector(values)
     m = values.size
     if m < n:
         raise _improper(n, m)
-    rw, iw = _lm.lm_start(x0, m, *options)
+    rw, iw = call_kernel(_lm.lm_start, _kernel_key((), maxiter),
+                         (x0, m) + options)
     o = _lm.lm_offsets(n, m)
     start = o[_lm.O_XE]
     xe = rw[start:start + n]
     start = o[_lm.O_XB]
-    points = () if use_jac else list(rw[start:start + n * n].reshape(n, n))
+    # the rows of the (n, n) block of points (slices: cheaper than
+    # iterating over a reshaped view)
+    points = () if use_jac else [rw[start + k * n:start + (k + 1) * n]
+                                 for k in range(n)]
     advance = _advance()
     EVALUATE_F = _lm.EVALUATE_F
     EVALUATE_BLOCK = _lm.EVALUATE_BLOCK
@@ -162,35 +176,39 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
     ndarray = np.ndarray
     F64 = _F64
     shape = (m,)
-    block_shape = (n, m)
+    STRIDE = (8,)
+    block = np.empty(0 if use_jac else n * m)
+    block_rows = block.reshape(-1, m) if m else block
     # values = f(x0) on the first call.
     while True:
         action = advance(rw, iw, values)
         if action == EVALUATE_F:
             values = fun(xe.copy(), *args) if args else fun(xe.copy())
+            # (an (m,) float64 array with strides (8,) is C-contiguous)
             if not (values.__class__ is ndarray and values.dtype is F64
-                    and values.shape == shape
-                    and values.flags.c_contiguous):
+                    and values.shape == shape and values.strides == STRIDE):
                 values = _as_vector(values)
                 if values.size != m:
                     raise ValueError(_CHANGED)
         elif action == EVALUATE_BLOCK:
             # All n forward-difference points in one go: one kernel call
-            # per Jacobian.
-            block = ([fun(p.copy(), *args) for p in points] if args
-                     else [fun(p.copy()) for p in points])
-            try:
-                values = np.array(block, dtype=F64)
-            except (ValueError, TypeError):
-                values = None
-            if values is None or values.shape != block_shape:
-                values = _block_values(block, m)
-            values = values.ravel()
+            # per Jacobian.  The values go straight into the rows of one
+            # reused buffer (the kernel copies them out), cheaper than
+            # stacking a list of them into a new array.
+            k = 0
+            for p in points:
+                row = fun(p.copy(), *args) if args else fun(p.copy())
+                if not (row.__class__ is ndarray and row.dtype is F64
+                        and row.shape == shape):
+                    row = _block_row(row, m)
+                block_rows[k] = row
+                k += 1
+            values = block
         elif action == EVALUATE_JAC:
             values = _jac_values(jac(xe.copy(), *args), m, n, col_deriv)
         else:
             break
-    return _unpack(_lm.lm_packed(rw, iw), n)
+    return _unpack(call_kernel(_lm.lm_packed, (), (rw, iw)), n)
 
 
 def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,

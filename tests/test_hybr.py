@@ -703,3 +703,108 @@ def test_fill_point_reuses_the_array_unless_someone_keeps_it():
     _, xs, same = _fill_twice(src, False)
     assert same
     assert_array_equal(xs, [3.0, 4.0])
+
+
+# --------------------------------------------------------------------------
+# The Python layer's memos: compiled entry points, reused work spaces
+
+def _unaligned_copy(values):
+    # A writeable float64 copy of values that is not 8-byte aligned.
+    values = np.asarray(values, dtype=np.float64)
+    raw = np.zeros(values.nbytes + 1, dtype=np.uint8)
+    out = raw[1:].view(np.float64)
+    out[:] = values
+    assert not out.flags.aligned
+    return out
+
+
+def _read_only_copy(values):
+    out = np.array(values, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["njit", "python"])
+def test_read_only_and_unaligned_inputs_give_identical_runs(kind):
+    # x0 and diag of any alignment and writeability: the same iterates as
+    # plain arrays (the Python layer copies them into the one array type
+    # the memoised compiled entry points take), and as MINPACK's.
+    fun = jit_powell_singular if kind == "njit" else jit_powell_singular.py_func
+    x0 = np.array([3.0, -1.0, 0.0, 1.0])
+    diag = np.array([1.0, 2.0, 0.5, 1.0])
+    args = (10.0,)
+    for use_diag in (False, True):
+        d = diag if use_diag else None
+        ref = solve_hybr(fun, x0, args=args, diag=d)
+        raw = _minpack._hybrd(jit_powell_singular.py_func, x0.copy(), args,
+                              1, 1.49012e-08, 1000, -10, -10,
+                              np.finfo(float).eps, 100,
+                              diag if use_diag else None)
+        assert ref["nfev"] == raw[1]["nfev"]
+        assert_allclose(ref["x"], raw[0], rtol=1e-12, atol=1e-300)
+        for convert in (_unaligned_copy, _read_only_copy):
+            got = solve_hybr(fun, convert(x0), args=args,
+                             diag=None if d is None else convert(d))
+            assert_array_equal(got["x"], ref["x"])
+            assert_array_equal(got["fjac"], ref["fjac"])
+            assert (got["nfev"], got["status"]) == (ref["nfev"],
+                                                    ref["status"])
+
+
+def test_compiled_entry_points_are_memoised_per_argument_types():
+    from fastopt import _hybr
+
+    x0 = np.array([3.0, -1.0, 0.0, 1.0])
+    first = solve_hybr(jit_powell_singular, x0, args=(10.0,))
+    assert (H.hybrd_at, (float,)) in _hybr._KERNEL_ENTRIES
+    again = solve_hybr(jit_powell_singular, x0, args=(10.0,))
+    with_jac = solve_hybr(jit_powell_singular, x0, args=(10.0,),
+                          jac=jit_powell_singular_jac)
+    assert (H.hybrj_at, (float,)) in _hybr._KERNEL_ENTRIES
+    for key in ("x", "fun", "fjac", "r", "qtf"):
+        assert_array_equal(again[key], first[key])
+    assert again["nfev"] == first["nfev"]
+    # the same iterates as the Python driver (and MINPACK: see
+    # test_njit_matches_scipy_and_python_path)
+    py = solve_hybr(jit_powell_singular.py_func, x0, args=(10.0,),
+                    jac=jit_powell_singular_jac.py_func)
+    assert_array_equal(with_jac["x"], py["x"])
+    assert (with_jac["nfev"], with_jac["njev"]) == (py["nfev"], py["njev"])
+    # arguments _args_key cannot describe, and integers beyond int64, go
+    # through the dispatcher every time
+    assert _hybr._kernel_key((object(),), 5) is None
+    assert _hybr._kernel_key((), 2 ** 63) is None
+    assert _hybr._kernel_key((), 5, False) is None
+
+
+def test_reused_work_spaces_do_not_leak_between_solves():
+    from fastopt import _hybr
+
+    x0 = np.array([-1.2, 1.0])
+    first = solve_hybr(rosenbrock, x0)
+    kept = {key: np.copy(first[key]) for key in ("x", "fun", "fjac", "r",
+                                                 "qtf")}
+    assert _hybr._WORKSPACES.get((2, 2))
+    # another solve of the same size, and one that fails half way, reuse
+    # the space; the first results stay as they were
+    other = solve_hybr(rosenbrock, 3.0 * x0)
+    calls = []
+
+    def fails(x):
+        calls.append(1)
+        if len(calls) == 4:
+            raise RuntimeError("stop")
+        return rosenbrock(x)
+
+    with pytest.raises(RuntimeError, match="stop"):
+        solve_hybr(fails, x0)
+    repeat = solve_hybr(rosenbrock, x0)
+    for key, value in kept.items():
+        assert_array_equal(first[key], value)
+        assert_array_equal(repeat[key], value)
+    assert repeat["nfev"] == first["nfev"]
+    assert other["nfev"] != first["nfev"]
+    raw = _minpack._hybrd(rosenbrock, x0.copy(), (), 1, 1.49012e-08, 600,
+                          -10, -10, np.finfo(float).eps, 100, None)
+    assert repeat["nfev"] == raw[1]["nfev"]
+    assert_allclose(repeat["x"], raw[0], rtol=1e-12)

@@ -293,7 +293,6 @@ jit_rosenbrock_jac = njit(cache=True)(rosenbrock_jac)
 
 @njit(cache=True)
 def jit_broyden(x):
-    n = x.size
     f = (3.0 - 2.0 * x) * x + 1.0
     f[1:] -= x[:-1]
     f[:-1] -= 2.0 * x[1:]
@@ -611,3 +610,84 @@ def test_lmpar_rank_deficient():
                   np.empty(n))
     assert par > 0
     assert abs(np.linalg.norm(d * x) - delta) <= 0.1 * delta
+
+
+# ---------------------------------------------------------------------------
+# The Python layer's fast paths: memoised entry points, input copies, the
+# reused forward-difference buffer.
+
+def _unaligned_copy(values):
+    # A writeable float64 copy of values that is not 8-byte aligned.
+    values = np.asarray(values, dtype=np.float64)
+    raw = np.zeros(values.nbytes + 1, dtype=np.uint8)
+    out = raw[1:].view(np.float64)
+    out[:] = values
+    assert not out.flags.aligned
+    return out
+
+
+def _read_only_copy(values):
+    out = np.array(values, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+@pytest.mark.parametrize("fun", [jit_box3d, box3d], ids=["njit", "python"])
+def test_read_only_and_unaligned_inputs_give_identical_runs(fun):
+    x0 = np.array([0.0, 10.0, 20.0])
+    diag = np.array([1.0, 0.5, 2.0])
+    for d in (None, diag):
+        ref = solve_lm(fun, x0, diag=d)
+        x, cov_x, info, ier = scipy_lm(box3d, x0.copy(), diag=d)
+        assert (ref["status"], ref["nfev"]) == (ier, info["nfev"])
+        assert_allclose(ref["x"], x, rtol=1e-9)
+        for convert in (_unaligned_copy, _read_only_copy):
+            got = solve_lm(fun, convert(x0),
+                           diag=None if d is None else convert(d))
+            for key in ("x", "fun", "fjac", "qtf"):
+                assert_array_equal(got[key], ref[key])
+            assert (got["status"], got["nfev"]) == (ref["status"],
+                                                    ref["nfev"])
+
+
+def test_compiled_entry_points_are_memoised():
+    from fastopt import _hybr
+
+    x0 = np.array([-1.2, 1.0])
+    first = solve_lm(jit_rosenbrock, x0)
+    assert (L.lm_solve_at, ()) in _hybr._KERNEL_ENTRIES
+    again = solve_lm(jit_rosenbrock, x0)
+    for key in ("x", "fun", "fjac", "qtf", "ipvt"):
+        assert_array_equal(again[key], first[key])
+    assert (again["status"], again["nfev"]) == (first["status"],
+                                                first["nfev"])
+    py = solve_lm(rosenbrock, x0)
+    assert (L.lm_start, ()) in _hybr._KERNEL_ENTRIES
+    assert (L.lm_packed, ()) in _hybr._KERNEL_ENTRIES
+    x, cov_x, info, ier = scipy_lm(rosenbrock, x0)
+    assert (py["status"], py["nfev"]) == (ier, info["nfev"])
+    assert_array_equal(py["x"], first["x"])
+
+
+def test_block_rows_of_other_kinds_and_earlier_results_unchanged():
+    # Forward-difference values that are not (m,) float64 arrays are
+    # converted row by row into the reused block buffer; a solve's results
+    # never share memory with that buffer (or with the next solve).
+    x0 = np.array([1.0, 1.0, 1.0])
+    ref = solve_lm(bard, x0)
+    kept = {key: np.copy(ref[key]) for key in ("x", "fun", "fjac", "qtf")}
+    mixed_calls = []
+
+    def mixed(x):
+        mixed_calls.append(1)
+        value = bard(x)
+        return value.tolist() if len(mixed_calls) % 2 else value[:, None]
+
+    got = solve_lm(mixed, x0)
+    for key, value in kept.items():
+        assert_array_equal(got[key], value)
+        assert_array_equal(ref[key], value)
+    assert (got["status"], got["nfev"]) == (ref["status"], ref["nfev"])
+    x, cov_x, info, ier = scipy_lm(bard, x0)
+    assert (ref["status"], ref["nfev"]) == (ier, info["nfev"])
+    assert_allclose(ref["x"], x, rtol=1e-9)
