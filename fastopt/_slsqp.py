@@ -37,6 +37,7 @@ __all__ = ["minimize_slsqp", "fmin_slsqp", "EXIT_MODES", "NON_FINITE",
            "STOPPED"]
 
 _EPSILON = float(np.sqrt(np.finfo(float).eps))
+_FLOAT64 = np.dtype(np.float64)
 FD_METHODS = ("2-point", "3-point", "cs")
 
 NON_FINITE = K.MODE_NONFINITE       # fastopt's status for nan/inf values
@@ -215,7 +216,7 @@ class _Problem:
     """Evaluations of the (reduced) problem for the kernel, with counts."""
 
     def __init__(self, fun, jac, args, blocks, lb, ub, free, template, eps,
-                 rel_step, mapper, fd_config, last_raw):
+                 rel_step, mapper, fd_config, last_raw, fd=True):
         self.fun = fun
         self.jac = jac
         self.args = args
@@ -228,19 +229,24 @@ class _Problem:
         self.mapper = mapper
         self.nfev = 0
         self.njev = 0
+        self.fd_bounds = (lb, ub)
+        self.cs = jac == "cs"
+        self.grad_of = isinstance(fun, FunAndGrad)
+        self.f_value = None
+        # each block's raw output at the last point (the f0 of its
+        # differences); per solve, since blocks are shared by cached solves
+        self.last_raw = last_raw
+        if not fd:
+            # every derivative is analytic (the caller knows): none of the
+            # finite-difference set-up below is used
+            return
         if jac in FD_METHODS:
             self.fd = {"method": jac, "rel_step": rel_step}
         else:
             self.fd = {"method": "2-point", "abs_step": eps}
-        self.fd_bounds = (lb, ub)
-        self.cs = jac == "cs"
         (self.fd_method, self.fd_rstep, self.fd_step, self.fd_kind,
          self.fd_bounded) = fd_config
-        # each block's raw output at the last point (the f0 of its
-        # differences); per solve, since blocks are shared by cached solves
-        self.last_raw = last_raw
         self.fd_at = None       # (x, points, one_sided) of the last stencil
-        self.grad_of = isinstance(fun, FunAndGrad)
         if free is None:
             self.obj_fd = fun
             self.con_fd = [b.fun for b in blocks]
@@ -249,7 +255,6 @@ class _Problem:
             self.con_fd = [None if b.fun is None
                            else _Expanded(b.fun, free, template)
                            for b in blocks]
-        self.f_value = None
 
     def full(self, x):
         if self.free is None:
@@ -430,7 +435,8 @@ class _Prepared:
 
     __slots__ = ("n", "blocks", "lb", "ub", "free", "lbr", "ubr", "xl", "xu",
                  "meq", "m", "fd_config", "pack", "key", "fun", "jac", "args",
-                 "con_snapshot", "bounds_copy", "args_key", "settings")
+                 "con_snapshot", "bounds_copy", "args_key", "settings",
+                 "all_jacobians", "unbounded", "entry")
 
 
 def _prepare(fun, jac, args, x, lb, ub, blocks, eps, rel_step, maxiter,
@@ -441,8 +447,10 @@ def _prepare(fun, jac, args, x, lb, ub, blocks, eps, rel_step, maxiter,
     P.blocks = blocks
     P.lb, P.ub = lb, ub
     fixed = lb == ub
-    fd_needed = not callable(jac) or any(
-        b.A is None and b.jac is None for b in blocks)
+    # whether every constraint block has its Jacobian (or a matrix)
+    P.all_jacobians = all(b.A is not None or b.jac is not None
+                          for b in blocks)
+    fd_needed = not callable(jac) or not P.all_jacobians
     free = None
     if fixed.any() and fd_needed:
         free = np.flatnonzero(~fixed)
@@ -456,7 +464,10 @@ def _prepare(fun, jac, args, x, lb, ub, blocks, eps, rel_step, maxiter,
     P.fd_config = _fd_config(jac, eps, rel_step, P.lbr.size) + (
         bool(np.isfinite(P.lbr).any() or np.isfinite(P.ubr).any()),)
     P.settings = (maxiter, ftol)
+    # no bound at all (lb = -inf, ub = inf): clipping x0 is a copy
+    P.unbounded = bool((lb == -np.inf).all() and (ub == np.inf).all())
     P.pack = None
+    P.entry = None      # slsqp_solve_at's entry point (see _run_compiled)
     if compiled_ok and free is None:
         P.pack = _compiled_pack(fun, jac, args, blocks, n, lb, ub, P.xl,
                                 P.xu, P.meq, P.m, ftol, maxiter, eps,
@@ -640,7 +651,10 @@ def solve(fun, x0, args, jac, bounds, constraints, maxiter, ftol, iprint,
             else:
                 x = _prepare_x0(x0)
             if x is not None and x.size == P.n:
-                x = np.minimum(np.maximum(x, P.lb), P.ub)
+                if P.unbounded:     # (x0 is finite: the clip is a copy)
+                    x = x.copy()
+                else:
+                    x = np.minimum(np.maximum(x, P.lb), P.ub)
                 values = _values_at(P.blocks, x)
                 if values is not None:
                     return _run_python(P, fun, jac, args, x, values,
@@ -699,7 +713,9 @@ def _run_python(P, fun, jac, args, x, raws, iprint, eps, rel_step, callback,
         jac = fun.derivative
     free = P.free
     n = x.size
-    template = x.copy()
+    # the template of the full x (only its size is used without fixed
+    # variables; x is the caller's clipped copy, solved in place)
+    template = x if free is None else x.copy()
     xr = x if free is None else x[free].copy()
     nr = xr.size
     m, meq = P.m, P.meq
@@ -710,12 +726,13 @@ def _run_python(P, fun, jac, args, x, raws, iprint, eps, rel_step, callback,
         d[row:row + block.size] = block.transform(raw)
         row += block.size
     if mapper_spec is None:     # (no context manager: it costs ~2 us)
+        analytic = P.all_jacobians and callable(jac)
         problem = _Problem(fun, jac, args, blocks, P.lbr, P.ubr, free,
                            template, eps, rel_step, None, P.fd_config,
-                           list(raws))
-        if (callback is None and iprint < 2 and free is None
-                and callable(jac) and all(b.A is not None or b.jac is not None
-                                          for b in blocks)):
+                           list(raws), fd=not analytic)
+        if callback is None and iprint < 2 and free is None and analytic:
+            # (the kernel's entry point takes xr, P.xl, P.xu and d: this
+            # function's and _prepare's own C vectors)
             out = _iterate_analytic(problem, xr, P.xl, P.xu, m, meq, maxiter,
                                     ftol, d)
         else:
@@ -729,19 +746,23 @@ def _run_python(P, fun, jac, args, x, raws, iprint, eps, rel_step, callback,
             out = _iterate(problem, xr, P.xl, P.xu, m, meq, maxiter, ftol,
                            iprint, callback, d)
     xr, f, g, d, mult, status, nit = out
-    x = problem.full(xr)
     if free is not None:
+        x = problem.full(xr)
         gf = np.full(n, np.nan)
         gf[free] = g
         g = gf
-    bm = np.empty((2, n))
-    if free is not None:
+        bm = np.empty((2, n))
         bm[:, :] = np.nan
         bm[0, free] = mult[m:m + nr]
         bm[1, free] = mult[m + nr:m + 2 * nr]
+        mult_eq_ineq = mult[:m].copy()
     else:
-        bm[0] = mult[m:m + nr]
-        bm[1] = mult[m + nr:m + 2 * nr]
+        # xr is solve's own clipped copy of x0 and mult this solve's: the
+        # result takes them (and views of mult: the lower-bound
+        # multipliers, then the upper) without copies
+        x = xr
+        bm = mult[m:].reshape(2, n)
+        mult_eq_ineq = mult[:m]
     maxcv = _max_violation(d, meq, x, P.lb, P.ub)
     if iprint >= 1:
         print(EXIT_MODES[status] + f"    (Exit mode {status})")
@@ -752,7 +773,7 @@ def _run_python(P, fun, jac, args, x, raws, iprint, eps, rel_step, callback,
     return _result_class()(
         x=x, fun=problem.f_value, jac=g, nit=nit, nfev=problem.nfev,
         njev=problem.njev, status=status, message=EXIT_MODES[status],
-        success=status == 0, multipliers=mult[:m].copy(),
+        success=status == 0, multipliers=mult_eq_ineq,
         bound_multipliers=bm, maxcv=maxcv)
 
 
@@ -902,8 +923,8 @@ def _run_compiled(P, x0, args, iprint, fresh=False):
     a constraint's output size changed since the problem was prepared
     (the caller prepares it afresh, which reports a real change)."""
     n = P.n
-    if (type(x0) is np.ndarray and x0.dtype == np.float64 and x0.ndim == 1
-            and x0.size == n):
+    if (type(x0) is np.ndarray and x0.ndim == 1 and x0.size == n
+            and (x0.dtype is _FLOAT64 or x0.dtype == _FLOAT64)):
         x = x0.copy()
     else:
         x = _prepare_x0(x0)
@@ -912,16 +933,26 @@ def _run_compiled(P, x0, args, iprint, fresh=False):
         if x is x0:
             x = x.copy()
     ints, reals, A, cargs = P.pack
-    out = slsqp_solve_at(ints, reals, A, x, args, cargs)
-    status = int(out[0])
+    entry = P.entry
+    if entry:
+        # the packed arrays are P's, x a fresh C vector, and args of the
+        # types the entry point was found for (_lookup compares them)
+        out = entry(ints, reals, A, x, args, cargs)
+    else:
+        out = slsqp_solve_at(ints, reals, A, x, args, cargs)
+        if entry is None:
+            P.entry = _solve_entry(P.pack, args)
+    # (one conversion of the scalars in front, not six indexings)
+    status, nit, nfev, njev, f, maxcv = out[:KC._NO].tolist()
+    status = int(status)
     if status < 0:
         _compiled_error(status, n, fresh)
         return None
     m = P.m
-    nit = int(out[KC.O_NIT])
-    nfev = int(out[KC.O_NFEV])
-    njev = int(out[KC.O_NJEV])
-    f = out[KC.O_F]
+    nit = int(nit)
+    nfev = int(nfev)
+    njev = int(njev)
+    f = _FLOAT64.type(f)    # (fun is a NumPy float64, as before)
     o = KC._NO
     mult = out[o + n + m:]
     if iprint >= 1:
@@ -934,7 +965,23 @@ def _run_compiled(P, x0, args, iprint, fresh=False):
         x=x, fun=f, jac=out[o:o + n], nit=nit, nfev=nfev, njev=njev,
         status=status, message=EXIT_MODES[status], success=status == 0,
         multipliers=mult[:m], bound_multipliers=mult[m:].reshape(2, n),
-        maxcv=float(out[KC.O_MAXCV]))
+        maxcv=maxcv)
+
+
+def _solve_entry(pack, args):
+    """slsqp_solve_at's compiled entry point for the types of ``pack`` and
+    ``args`` (and a C float64 ``x``), or False when the dispatcher has no
+    exact overload for them.  Calling it directly skips the dispatcher's
+    typing of two tuples and four arrays on each repeat solve."""
+    ints, reals, A, cargs = pack
+    try:
+        signature = (numba.typeof(ints), numba.typeof(reals),
+                     numba.typeof(A), FLOAT_VECTOR, numba.typeof(args),
+                     numba.typeof(cargs))
+    except (ValueError, TypeError):
+        return False
+    found = slsqp_solve_at.overloads.get(signature)
+    return found.entry_point if found is not None else False
 
 
 def _compiled_error(status, n, fresh):
@@ -954,13 +1001,56 @@ def _compiled_error(status, n, fresh):
                          f"expected (number of values, {n}).")
 
 
+# (n, m, meq, ftol, maxiter) -> the state arrays (rw, iw) of a solve as
+# slsqp_init leaves them.  A solve starts from copies: two copies cost
+# ~0.3 us, the size and init kernels' dispatches ~1 us, a tenth of the
+# Python overhead of a small solve.
+_WORK = {}
+_WORK_MAX = 64
+
+
+def _work_arrays(n, m, meq, ftol, maxiter):
+    """Fresh state arrays ``(rw, iw)`` of :func:`slsqp_iterate`, as
+    :func:`slsqp_init` leaves them."""
+    key = (n, m, meq, ftol, maxiter)
+    found = _WORK.get(key)
+    if found is None:
+        nrw, niw = K.slsqp_work_sizes(n, m, meq)
+        rw = np.zeros(nrw)
+        iw = np.zeros(niw, dtype=np.int64)
+        K.slsqp_init(rw, iw, n, m, meq, ftol, maxiter)
+        if len(_WORK) >= _WORK_MAX:
+            _WORK.clear()
+        found = _WORK[key] = (rw, iw)
+    return found[0].copy(), found[1].copy()
+
+
+# slsqp_iterate's compiled entry point for its only argument types (all
+# arrays C-contiguous, aligned and writable float64, iw int64, f a float);
+# None: not looked up yet.  Calling it directly skips the dispatcher's
+# type resolution of ten arguments (~0.25 us of a ~0.8 us call, made
+# twice per iteration).  The drivers pass their own state arrays, and the
+# user's gradient only when it has exactly these types (else they call
+# the dispatcher).
+_ITERATE = None
+
+
+def _iterate_entry():
+    global _ITERATE
+    if _ITERATE is None:
+        vector = types.Array(types.float64, 1, "C")
+        signature = (vector, types.Array(types.int64, 1, "C"), types.float64,
+                     vector, types.Array(types.float64, 2, "C"), vector,
+                     vector, vector, vector, vector)
+        K.slsqp_iterate.compile(signature)  # from numba's cache if there
+        _ITERATE = K.slsqp_iterate.overloads[signature].entry_point
+    return _ITERATE
+
+
 def _iterate(problem, x, xl, xu, m, meq, maxiter, ftol, iprint, callback,
              d):
     n = x.size
-    nrw, niw = K.slsqp_work_sizes(n, m, meq)
-    rw = np.zeros(nrw)
-    iw = np.zeros(niw, dtype=np.int64)
-    K.slsqp_init(rw, iw, n, m, meq, ftol, maxiter)
+    rw, iw = _work_arrays(n, m, meq, ftol, maxiter)
     mult = np.zeros(m + 2 * n)
     C = np.zeros((m, n))
     if iprint >= 2:
@@ -1003,33 +1093,43 @@ def _iterate_analytic(problem, x, xl, xu, m, meq, maxiter, ftol, d):
     # _iterate for the common case (no fixed variables removed, an
     # analytic gradient and constraint Jacobians, no callback or
     # per-iteration output) with the evaluations inlined: the same calls,
-    # checks and results, less Python per evaluation.
+    # checks and results, less Python per evaluation.  x, xl, xu and d are
+    # the caller's own C-contiguous float64 arrays (see _run_python), so
+    # the kernel's entry point takes them; the user's gradient too when it
+    # is a writable, aligned C vector (else the dispatcher).
     n = x.size
-    nrw, niw = K.slsqp_work_sizes(n, m, meq)
-    rw = np.zeros(nrw)
-    iw = np.zeros(niw, dtype=np.int64)
-    K.slsqp_init(rw, iw, n, m, meq, ftol, maxiter)
+    rw, iw = _work_arrays(n, m, meq, ftol, maxiter)
     mult = np.zeros(m + 2 * n)
     C = np.zeros((m, n))
     fun, jac, args = problem.fun, problem.jac, problem.args
-    f = problem.objective(x)
-    g = problem.gradient(x, f)
-    problem.constraint_jacobian(x, C)
-    nfev = njev = 0
-    f_value = problem.f_value
-    # (block, its function, args, raw size, row, size, plain) per block
+    float64 = np.float64
+    ndarray = np.ndarray
+    # The objective at x0 (d holds the constraints there); the loop then
+    # starts with the derivatives at x0, as _iterate does.
+    value = fun(x.copy(), *args)
+    nfev = 1
+    njev = 0
+    if type(value) is not float and type(value) is not float64:
+        value = _objective_value(value)
+    f_value = value
+    f = float(value)
+    g = None
+    mode = -1
+    # per block: (block, its function, args, raw size, its rows of d and
+    # of C (views: an assignment to a view costs half a slice's), plain,
+    # its Jacobian)
     plan = []
     row = 0
     for block in problem.blocks:
-        plan.append((block, block.fun, block.args, block.raw_size, row,
-                     block.size, block.rows is None and block.A is None,
-                     block.jac))
-        row += block.size
+        size = block.size
+        plan.append((block, block.fun, block.args, block.raw_size,
+                     d[row:row + size], C[row:row + size],
+                     block.rows is None and block.A is None, block.jac))
+        row += size
     iterate = K.slsqp_iterate
-    float64 = np.float64
-    ndarray = np.ndarray
+    entry = _ITERATE or _iterate_entry()
+    call = entry
     while True:
-        mode = iterate(rw, iw, f, g, C, d, x, xl, xu, mult)
         if mode == 1:
             value = fun(x.copy(), *args)
             nfev += 1
@@ -1039,7 +1139,7 @@ def _iterate_analytic(problem, x, xl, xu, m, meq, maxiter, ftol, d):
             f = float(value)
             if plan:
                 xf = x.copy()
-                for block, cf, cargs, raw_size, r, size, plain, _ in plan:
+                for block, cf, cargs, raw_size, dv, _, plain, _ in plan:
                     if plain:
                         raw = cf(xf, *cargs)
                         if not (type(raw) is ndarray and raw.ndim == 1
@@ -1052,43 +1152,52 @@ def _iterate_analytic(problem, x, xl, xu, m, meq, maxiter, ftol, d):
                             f"The function of {block.name} returned "
                             f"{raw.size} values, but {raw_size} at `x0`.")
                     if plain:
-                        d[r:r + size] = raw
+                        dv[...] = raw
                     else:
-                        d[r:r + size] = block.transform(raw)
+                        dv[...] = block.transform(raw)
         elif mode == -1:
             gv = jac(x.copy(), *args)
             njev += 1
             if (type(gv) is ndarray and gv.dtype == float64
-                    and gv.shape == (n,) and gv.flags.c_contiguous):
+                    and gv.shape == (n,) and gv.flags.carray):
                 g = gv
+                call = entry
             else:
                 g = problem.gradient_array(gv)      # converts, checks
+                call = entry if g.flags.carray else iterate
             if plan:
                 xf = x.copy()
-                for block, _, cargs, raw_size, r, size, plain, cj in plan:
+                for block, _, cargs, raw_size, _, Cv, plain, cj in plan:
                     if plain:
                         J = cj(xf, *cargs)
                         if not (type(J) is ndarray and J.dtype == float64
                                 and J.shape == (raw_size, n)):
-                            J = block.as_jacobian(J)    # converts, checks
+                            J = _checked_jacobian(block, block.as_jacobian(J),
+                                                  raw_size, n)
                     else:
-                        J = block.raw_jacobian(xf, n)
-                    if not plain or J.shape != (raw_size, n):
-                        if J.shape != (raw_size, n):
-                            raise ValueError(
-                                f"The Jacobian of {block.name} has shape "
-                                f"{J.shape}; expected ({raw_size}, {n}) "
-                                f"(one row per constraint value, one column "
-                                f"per variable).")
-                        if block.rows is not None:
-                            J = block.transform_jacobian(J)
-                    C[r:r + size] = J
+                        J = _checked_jacobian(block, block.raw_jacobian(xf, n),
+                                              raw_size, n)
+                    Cv[...] = J
         else:
             break
+        mode = call(rw, iw, f, g, C, d, x, xl, xu, mult)
     problem.nfev += nfev
     problem.njev += njev
     problem.f_value = f_value
     return x, f, g, d, mult, mode, int(iw[K.I_ITER])
+
+
+def _checked_jacobian(block, J, raw_size, n):
+    # A block's converted raw Jacobian J checked for its shape, then its
+    # rows of the constraint Jacobian.
+    if J.shape != (raw_size, n):
+        raise ValueError(
+            f"The Jacobian of {block.name} has shape {J.shape}; expected "
+            f"({raw_size}, {n}) (one row per constraint value, one column "
+            f"per variable).")
+    if block.rows is not None:
+        J = block.transform_jacobian(J)
+    return J
 
 
 def minimize_slsqp(func, x0, args=(), jac=None, bounds=None, constraints=(),

@@ -895,3 +895,96 @@ def test_repeat_solves_with_callback_jac_true_and_fixed_variables():
                         constraints=py)
         assert_allclose(ours.x, theirs.x, atol=1e-7)
         assert ours.nfev == theirs.nfev
+
+
+def _hs71_python(readonly=False, as_list=False):
+    # HS71 with Python callables whose gradient may come back read-only
+    # (the driver then calls the kernel through its dispatcher) or as a
+    # list (converted).
+    def grad(x):
+        g = jit_hs71_grad.py_func(x)
+        if readonly:
+            g.flags.writeable = False
+        return g.tolist() if as_list else g
+    cons = [{"type": "ineq", "fun": jit_hs71_ineq.py_func,
+             "jac": jit_hs71_ineq_jac.py_func},
+            {"type": "eq", "fun": lambda x: np.array([x @ x - 40.0]),
+             "jac": lambda x: 2.0 * x.reshape(1, 4)}]
+    return grad, cons
+
+
+def _same_run(a, b):
+    # identical iterates: the same kernel on the same values
+    assert (a.nit, a.nfev, a.njev, a.status) == (b.nit, b.nfev, b.njev,
+                                                 b.status)
+    for field in ("x", "jac", "multipliers", "bound_multipliers"):
+        np.testing.assert_array_equal(a[field], b[field])
+    assert a.fun == b.fun and a.maxcv == b.maxcv
+
+
+@pytest.mark.parametrize("readonly, as_list", [(False, False),
+                                                (True, False),
+                                                (False, True)])
+def test_analytic_fast_loop_matches_the_general_driver(readonly, as_list):
+    # The analytic loop (kernel entry point, memoised work arrays) against
+    # the general driver (chosen by a callback): identical results, and
+    # x0 is left alone.
+    p = problem("HS71")
+    grad, cons = _hs71_python(readonly, as_list)
+    x0 = np.array(p["x0"], dtype=float)
+    keep = x0.copy()
+    fast = [minimize(jit_hs71.py_func, x0, jac=grad, bounds=p["bounds"],
+                     constraints=cons) for _ in range(2)]
+    general = minimize(jit_hs71.py_func, x0, jac=grad, bounds=p["bounds"],
+                       constraints=cons, callback=lambda xk: None)
+    np.testing.assert_array_equal(x0, keep)
+    assert fast[0].success
+    _same_run(fast[0], general)
+    _same_run(fast[1], general)
+    # without bounds the starting point is copied, not clipped
+    res = minimize(jit_hs71.py_func, x0, jac=grad, constraints=cons)
+    assert res.x is not x0
+    np.testing.assert_array_equal(x0, keep)
+    _same_run(res, minimize(jit_hs71.py_func, x0, jac=grad,
+                            constraints=cons, callback=lambda xk: None))
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_repeat_solves_reproduce_the_first_and_follow_settings(compiled):
+    # A repeat solve (memoised problem, work arrays and, compiled, the
+    # solver's entry point) reproduces the first exactly; a new maxiter or
+    # ftol, or args of another type, is honoured.
+    wrap = njit if compiled else (lambda f: f)
+    fun, up = wrap(_quad), wrap(_line_up)
+
+    def grad(x, a=1.0):
+        return np.array([2.0 * (x[0] - a), 2.0 * (x[1] - 2.0)])
+    if compiled:
+        grad = njit(grad)
+    cons = [{"type": "ineq", "fun": up}]
+    first = minimize(fun, [0.0, 0.0], args=(0.5,), jac=grad,
+                     constraints=cons)
+    for _ in range(2):
+        _same_run(minimize(fun, [0.0, 0.0], args=(0.5,), jac=grad,
+                           constraints=cons), first)
+    theirs = scipy_minimize(_quad, [0.0, 0.0], args=(0.5,), method="SLSQP",
+                            jac=grad.py_func if compiled else grad,
+                            constraints=[{"type": "ineq", "fun": _line_up}])
+    assert_allclose(first.x, theirs.x, atol=1e-8)
+    assert (first.nit, first.nfev) == (theirs.nit, theirs.nfev)
+    short = minimize(fun, [0.0, 0.0], args=(0.5,), jac=grad,
+                     constraints=cons, options={"maxiter": 1})
+    assert (short.status, short.nit) == (9, 1)
+    loose = minimize(fun, [0.0, 0.0], args=(0.5,), jac=grad,
+                     constraints=cons, tol=1e-1)
+    assert loose.nit <= first.nit
+    # an int argument: other numba types, so another compiled solve
+    other = minimize(fun, [0.0, 0.0], args=(-1,), jac=grad,
+                     constraints=cons)
+    theirs = scipy_minimize(_quad, [0.0, 0.0], args=(-1,), method="SLSQP",
+                            jac=grad.py_func if compiled else grad,
+                            constraints=[{"type": "ineq", "fun": _line_up}])
+    assert_allclose(other.x, theirs.x, atol=1e-8)
+    assert_allclose(other.x, [-1.0, 2.0], atol=1e-3)
+    _same_run(minimize(fun, [0.0, 0.0], args=(0.5,), jac=grad,
+                       constraints=cons), first)
