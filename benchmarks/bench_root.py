@@ -2,12 +2,20 @@
 
 Small Moré-Garbow-Hillstrom systems (see ``fastopt._examples``), each as a
 NumPy function ('python') and as an ``@njit`` function ('njit'; fastopt
-solves it entirely in compiled code, SciPy calls it from MINPACK).
+solves it entirely in compiled code, SciPy calls it from MINPACK); and
+(RootLoop) 10**4 small systems solved from a user's ``@njit`` loop with
+``fastopt.compiled.root_hybr`` / ``root_lm``, against a Python loop of
+``scipy.optimize.root`` calls.
 """
 try:
     from . import common  # noqa: F401
 except ImportError:  # asv imports benchmark files as top-level modules
     import common  # noqa: F401
+
+import numpy as np
+from numba import njit
+
+from fastopt import compiled
 
 IMPLS = ("fastopt", "scipy")
 
@@ -48,3 +56,84 @@ class RootSmall:
         return int(self.root(self.fun, self.x0, method=self.method).success)
 
     track_success.unit = "bool"
+
+
+LOOP_SIZE = 10_000
+
+
+def _loop_residual_py(x, a):
+    return np.array([x[0] ** 2 + x[1] - a, x[0] - x[1] ** 2 + 1.0])
+
+
+_loop_residual = njit(cache=True)(_loop_residual_py)
+
+
+# fastopt's side of RootLoop: the whole loop of solves compiled
+# (compiled.root_hybr / root_lm inside a user's @njit function; cached on
+# disk, so only the first process compiles it)
+@njit(cache=True)
+def _hybr_loop(a_values):
+    roots = np.empty((a_values.size, 2))
+    solved = 0
+    for k in range(a_values.size):
+        x, _, _, _, ok = compiled.root_hybr(
+            _loop_residual, np.array([1.0, 1.0]), (a_values[k],),
+            1.49012e-08, 0)
+        roots[k] = x
+        solved += ok
+    return roots, solved
+
+
+@njit(cache=True)
+def _lm_loop(a_values):
+    roots = np.empty((a_values.size, 2))
+    solved = 0
+    for k in range(a_values.size):
+        x, _, _, _, ok = compiled.root_lm(
+            _loop_residual, np.array([1.0, 1.0]), (a_values[k],),
+            1.49012e-08, 1.49012e-08, 0)
+        roots[k] = x
+        solved += ok
+    return roots, solved
+
+_LOOPS = {"hybr": _hybr_loop, "lm": _lm_loop}
+
+
+class RootLoop:
+    """10**4 solves of a two-equation system with a parameter, ``x0**2 +
+    x1 = a``, ``x0 = x1**2 - 1``: fastopt's compiled solvers called from a
+    user's ``@njit`` loop against scipy.optimize.root called from a Python
+    loop (time per solve = the time shown / 10**4)."""
+
+    params = [["hybr", "lm"], list(IMPLS)]
+    param_names = ["method", "impl"]
+    timeout = 600
+
+    def setup(self, method, impl):
+        self.a_values = np.linspace(1.0, 3.0, LOOP_SIZE)
+        if impl == "fastopt":
+            loop = _LOOPS[method]
+            self.solve = lambda: loop(self.a_values)
+        else:
+            import scipy.optimize
+
+            def solve():
+                x0 = np.array([1.0, 1.0])
+                roots = np.empty((self.a_values.size, 2))
+                solved = 0
+                for k, a in enumerate(self.a_values):
+                    r = scipy.optimize.root(_loop_residual_py, x0, args=(a,),
+                                            method=method)
+                    roots[k] = r.x
+                    solved += bool(r.success)
+                return roots, solved
+            self.solve = solve
+        self.solve()  # compile / load
+
+    def time_loop(self, method, impl):
+        self.solve()
+
+    def track_solved(self, method, impl):
+        return int(self.solve()[1])
+
+    track_solved.unit = "systems"
