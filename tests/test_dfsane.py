@@ -781,3 +781,42 @@ def test_large_system_matches_scipy_to_tolerance(line_search):
             E.broyden_tridiagonal(x0))
         assert_allclose(ours.x, ref.x, rtol=0, atol=1e-6)
         assert_allclose(ours.fun, fun(ours.x), rtol=0, atol=1e-12)
+
+
+
+_LONG_VECTOR_SCRIPT = """
+import numpy as np
+from fastopt import _examples as E
+from fastopt._dfsane import root_df_sane
+for maxfev in (3, 40):
+    r = root_df_sane(E.broyden_tridiagonal_jit, -np.ones(150_000),
+                     maxfev=maxfev)
+    np.save(f"{folder}/x{maxfev}.npy", r.x)
+    print(maxfev, r.nfev, int(r.success))
+"""
+
+
+def test_compiled_path_on_long_vectors(tmp_path):
+    # The compiled loop must keep every residual it still reads alive.  In
+    # a fresh process, freeing a vector of more than ~10^5 entries returns
+    # its memory to the system at once, so a read after a premature
+    # release crashes there (in a long-running process it may pass
+    # unnoticed): hence a subprocess.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c",
+         _LONG_VECTOR_SCRIPT.replace("{folder}", str(tmp_path))],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    x0 = -np.ones(150_000)
+    for line in done.stdout.split("\n")[-3:-1]:
+        maxfev, nfev, success = map(int, line.split())
+        ref = root(E.broyden_tridiagonal, x0, method="df-sane",
+                   options={"maxfev": maxfev})
+        assert (nfev, bool(success)) == (ref.nfev, ref.success)
+        # dot products beyond LONG_DOT entries are fastopt's own (see the
+        # kernel's docstring): agreement to rounding, not bitwise
+        assert_allclose(np.load(tmp_path / f"x{maxfev}.npy"), ref.x,
+                        rtol=1e-10, atol=1e-12)
