@@ -181,6 +181,27 @@ def _fma(typingctx, a, b, c):
         codegen
 
 
+@intrinsic
+def _address(typingctx, arr):
+    # The data pointer of an array as an integer: ``arr.ctypes.data``
+    # without the ctypes object, whose creation and release are an atomic
+    # increment and decrement of the array's reference count.
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder,
+                                                    args[0])
+        return builder.ptrtoint(ary.data,
+                                context.get_value_type(types.intp))
+    return types.intp(arr), codegen
+
+
+@kernel
+def _keep_alive(arr):
+    """A use of ``arr`` (its size), for the compiled driver: numba releases
+    an array after its variable's last use, so the driver calls this after
+    the last read through a borrowed view of ``arr`` (see dfsane_at)."""
+    return arr.size
+
+
 @kernel
 def fma_dot(a, b):
     """``sum(a * b)`` accumulated in order with fused multiply-adds, which
@@ -695,35 +716,65 @@ def dfsane_at(c_addr, jit_addr, args, x0, ftol, fatol, maxfev, M, sigma_0,
     """
     fun = as_function(c_addr, jit_addr, x0[:0].copy(), args)
     n = x0.size
-    xk = x0.copy()
-    Fk = fun(xk, args)
-    if Fk.ctypes.data == xk.ctypes.data:
+    # Two owned point buffers (one holds x_k, the other the trial point)
+    # and the user's residual arrays Fk and Ft are kept alive by these
+    # variables, while the loop works on borrowed aliases of them and of
+    # the state: an owned array handed to an inlined helper or sliced costs
+    # an atomic increment and decrement of its reference count, and those
+    # were half of an evaluation's cost at small n.
+    xa = x0.copy()
+    xb = np.empty(n)
+    Fk = fun(xa, args)
+    if _address(Fk) == _address(xa):
         Fk = Fk.copy()    # the function returned its argument
     iw, rw = _new_state(n, ftol, fatol, maxfev, M, sigma_0, sigma_eps, cheng,
                         False, False, False, two, half, dot_limit, False)
     if Fk.size != n:
         iw[I_BAD_SIZE] = Fk.size
         iw[I_STATUS] = STATUS_BAD_F_SIZE
-        return _packed(iw, rw, xk, xk)
-    xt = np.empty(n)
-    _first_merit(iw, rw, _merit(Fk, two, dot_limit), 0.0)
-    while iw[I_ACTION] == EVALUATE:
-        _trial_point(xk, Fk, rw[R_NEG_SIGMA], rw[R_STEP], xt)
-        Ft = fun(xt, args)
-        iw[I_NFEV] += 1
+        return _packed(iw, rw, xa, xa)
+    biw = borrowed(iw)
+    brw = borrowed(rw)
+    bxk = borrowed(xa)
+    bxt = borrowed(xb)
+    bFk = borrowed(Fk)
+    trial_in_b = True     # which owned buffer bxt aliases
+    _first_merit(biw, brw, _merit(bFk, two, dot_limit), 0.0)
+    while biw[I_ACTION] == EVALUATE:
+        _trial_point(bxk, bFk, brw[R_NEG_SIGMA], brw[R_STEP], bxt)
+        # the owned buffer itself: a function that keeps its argument
+        # keeps a counted reference, never a borrowed view
+        if trial_in_b:
+            Ft = fun(xb, args)
+        else:
+            Ft = fun(xa, args)
+        biw[I_NFEV] += 1
         if Ft.size != n:
-            iw[I_BAD_SIZE] = Ft.size
-            iw[I_STATUS] = STATUS_BAD_F_SIZE
+            biw[I_BAD_SIZE] = Ft.size
+            biw[I_STATUS] = STATUS_BAD_F_SIZE
             break
-        _take_merit(iw, rw, _merit(Ft, two, dot_limit))
-        if iw[I_ACTION] == ACCEPT:
-            pt = Ft.ctypes.data
-            if pt == xt.ctypes.data or pt == xk.ctypes.data or \
-                    pt == Fk.ctypes.data:
+        bFt = borrowed(Ft)
+        _take_merit(biw, brw, _merit(bFt, two, dot_limit))
+        if biw[I_ACTION] == ACCEPT:
+            pt = _address(bFt)
+            if pt == _address(bxt) or pt == _address(bxk) or \
+                    pt == _address(bFk):
                 # the function returned (a view of) one of our vectors
                 Ft = Ft.copy()
-            sigma = _spectral_quotient(xk, Fk, xt, Ft, dot_limit)
-            xk, xt = xt, xk
-            Fk = Ft
-            _accepted(iw, rw, sigma)
-    return _packed(iw, rw, xk, Fk)
+                bFt = borrowed(Ft)
+            sigma = _spectral_quotient(bxk, bFk, bxt, bFt, dot_limit)
+            # the old F_k was read through bFk up to here: without this
+            # use numba releases it where the branch begins (it is
+            # reassigned below and not otherwise used in the branch)
+            _keep_alive(Fk)
+            bxk, bxt = bxt, bxk
+            trial_in_b = not trial_in_b
+            Fk = Ft           # the counted reference moves to Fk
+            bFk = bFt
+            _accepted(biw, brw, sigma)
+        _keep_alive(Ft)       # bFt was in use up to here
+    out = _packed(iw, rw, bxk, bFk)
+    _keep_alive(Fk)
+    _keep_alive(xa)
+    _keep_alive(xb)
+    return out
