@@ -16,6 +16,7 @@ from scipy.optimize import _minpack, root
 from scipy.optimize._minpack_py import _root_hybr
 
 from fastopt._hybr import solve_hybr
+from arrays import read_only_copy, unaligned_copy
 from mgh_problems import SQUARE_SYSTEMS, complex_step_jac, rosenbrock, wood
 from fastopt._kernels import hybrd as H
 from fastopt._kernels.minpack_qr import (enorm, fill_point, qform, qrfac,
@@ -708,22 +709,6 @@ def test_fill_point_reuses_the_array_unless_someone_keeps_it():
 # --------------------------------------------------------------------------
 # The Python layer's memos: compiled entry points, reused work spaces
 
-def _unaligned_copy(values):
-    # A writeable float64 copy of values that is not 8-byte aligned.
-    values = np.asarray(values, dtype=np.float64)
-    raw = np.zeros(values.nbytes + 1, dtype=np.uint8)
-    out = raw[1:].view(np.float64)
-    out[:] = values
-    assert not out.flags.aligned
-    return out
-
-
-def _read_only_copy(values):
-    out = np.array(values, dtype=np.float64)
-    out.setflags(write=False)
-    return out
-
-
 @pytest.mark.parametrize("kind", ["njit", "python"])
 def test_read_only_and_unaligned_inputs_give_identical_runs(kind):
     # x0 and diag of any alignment and writeability: the same iterates as
@@ -742,7 +727,7 @@ def test_read_only_and_unaligned_inputs_give_identical_runs(kind):
                               diag if use_diag else None)
         assert ref["nfev"] == raw[1]["nfev"]
         assert_allclose(ref["x"], raw[0], rtol=1e-12, atol=1e-300)
-        for convert in (_unaligned_copy, _read_only_copy):
+        for convert in (unaligned_copy, read_only_copy):
             got = solve_hybr(fun, convert(x0), args=args,
                              diag=None if d is None else convert(d))
             assert_array_equal(got["x"], ref["x"])

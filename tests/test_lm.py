@@ -12,6 +12,7 @@ from scipy.optimize import leastsq, root
 
 from fastopt._kernels import lmdif as L
 from fastopt._lm import solve_lm
+from arrays import read_only_copy, unaligned_copy
 from mgh_problems import (BARD_Y, LIN_A, LIN_B, bard, bard_jac, box3d, box3d_jac, boundary_value,
                           boundary_value_jac, broyden_tridiagonal,
                           broyden_tridiagonal_jac, bvp_start,
@@ -616,22 +617,6 @@ def test_lmpar_rank_deficient():
 # The Python layer's fast paths: memoised entry points, input copies, the
 # reused forward-difference buffer.
 
-def _unaligned_copy(values):
-    # A writeable float64 copy of values that is not 8-byte aligned.
-    values = np.asarray(values, dtype=np.float64)
-    raw = np.zeros(values.nbytes + 1, dtype=np.uint8)
-    out = raw[1:].view(np.float64)
-    out[:] = values
-    assert not out.flags.aligned
-    return out
-
-
-def _read_only_copy(values):
-    out = np.array(values, dtype=np.float64)
-    out.setflags(write=False)
-    return out
-
-
 @pytest.mark.parametrize("fun", [jit_box3d, box3d], ids=["njit", "python"])
 def test_read_only_and_unaligned_inputs_give_identical_runs(fun):
     x0 = np.array([0.0, 10.0, 20.0])
@@ -641,7 +626,7 @@ def test_read_only_and_unaligned_inputs_give_identical_runs(fun):
         x, cov_x, info, ier = scipy_lm(box3d, x0.copy(), diag=d)
         assert (ref["status"], ref["nfev"]) == (ier, info["nfev"])
         assert_allclose(ref["x"], x, rtol=1e-9)
-        for convert in (_unaligned_copy, _read_only_copy):
+        for convert in (unaligned_copy, read_only_copy):
             got = solve_lm(fun, convert(x0),
                            diag=None if d is None else convert(d))
             for key in ("x", "fun", "fjac", "qtf"):

@@ -582,6 +582,23 @@ def _vector_step(iw, rw):
                      rw[R_STEP], rw[ot:ot + n])
 
 
+@inline_kernel
+def _take_evaluation(iw, rw, F):
+    # The answer to an EVALUATE: count it, then store F at the trial slot
+    # and take its merit; False (and DONE) for a residual of the wrong size.
+    n = iw[I_N]
+    iw[I_NFEV] += 1
+    if F.size != n:
+        iw[I_BAD_SIZE] = F.size
+        iw[I_STATUS] = STATUS_BAD_F_SIZE
+        iw[I_ACTION] = DONE
+        return False
+    ot = _trial_offset(iw)
+    rw[ot + n:ot + 2 * n] = F
+    _take_merit(iw, rw, _merit(F, rw[R_TWO], iw[I_DOT_LIMIT]))
+    return True
+
+
 @kernel
 def dfsane_advance(iw, rw, F, value):
     """Answer the pending action and run to the next one.
@@ -601,16 +618,8 @@ def dfsane_advance(iw, rw, F, value):
     F = borrowed(F)
     action = iw[I_ACTION]
     if action == EVALUATE:
-        n = iw[I_N]
-        iw[I_NFEV] += 1
-        if F.size != n:
-            iw[I_BAD_SIZE] = F.size
-            iw[I_STATUS] = STATUS_BAD_F_SIZE
-            iw[I_ACTION] = DONE
+        if not _take_evaluation(iw, rw, F):
             return DONE
-        ot = _trial_offset(iw)
-        rw[ot + n:ot + 2 * n] = F
-        _take_merit(iw, rw, _merit(F, rw[R_TWO], iw[I_DOT_LIMIT]))
     elif action == TOP:
         _top(iw, rw, value)
     elif action == ETA:
@@ -655,19 +664,12 @@ def dfsane_feed(state, F, trial):
     iw = borrowed_int64_vector(state, 0, NISCALAR)
     rw = borrowed_vector(state, NISCALAR, state.size - NISCALAR)
     F = borrowed(F)
-    n = iw[I_N]
-    iw[I_NFEV] += 1
-    if F.size != n:
-        iw[I_BAD_SIZE] = F.size
-        iw[I_STATUS] = STATUS_BAD_F_SIZE
-        iw[I_ACTION] = DONE
+    if not _take_evaluation(iw, rw, F):
         return DONE
-    ot = _trial_offset(iw)
-    rw[ot + n:ot + 2 * n] = F
-    _take_merit(iw, rw, _merit(F, rw[R_TWO], iw[I_DOT_LIMIT]))
     _vector_step(iw, rw)
     action = iw[I_ACTION]
     if action == EVALUATE:
+        n = iw[I_N]
         ot = _trial_offset(iw)
         for i in range(n):
             trial[i] = rw[ot + i]
