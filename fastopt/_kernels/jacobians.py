@@ -101,11 +101,12 @@ def _dot(a, b):
 
 
 @inline_kernel
-def _gemv(A, v, transpose):
-    # A v or A^T v for the (small) collapsed dense Broyden matrix
+def _gemv(A, v, transpose, out):
+    # out = A v or A^T v for the (small) collapsed dense Broyden matrix,
+    # without allocating; out must not be v
     m = A.shape[0]
-    out = np.zeros(m)
     if transpose:
+        out[:] = 0.0
         for i in range(m):
             vi = v[i]
             for j in range(m):
@@ -116,7 +117,6 @@ def _gemv(A, v, transpose):
             for j in range(m):
                 s += A[i, j] * v[j]
             out[i] = s
-    return out
 
 
 @kernel
@@ -342,11 +342,7 @@ def jac_solve(jr, hist, dense, f, out):
     o = NJH
     if kind == BROYDEN1 or kind == BROYDEN2:
         if jr[J_COLLAPSED] != 0.0:
-            for i in range(n):
-                s = 0.0
-                for j in range(n):
-                    s += dense[i, j] * f[j]
-                out[i] = s
+            _gemv(dense, f, False, out)
         else:
             _lowrank_matvec(jr, hist, f, out, False)
         finite = True
@@ -494,24 +490,19 @@ def jac_update(jr, hist, dense, x, f):
         collapsed = jr[J_COLLAPSED] != 0.0
         if collapsed:
             # no allocation: c overwrites dx and d df (both scratch), and
-            # Broyden 1's v = Gm^T dx, needed before dx is overwritten,
-            # goes in the first history row (unused once collapsed)
+            # the products go in the first two history rows (unused once
+            # collapsed): Broyden 1's v = Gm^T dx and Gm df
             if kind == BROYDEN1:
                 # d = v / (df . v)
                 d = hist[0]
-                d[:] = 0.0
-                for i in range(n):
-                    xi = dx[i]
-                    for j in range(n):
-                        d[j] += dense[i, j] * xi
+                _gemv(dense, dx, True, d)
             else:
                 d = df
+            Gdf = hist[1]
+            _gemv(dense, df, False, Gdf)
             c = dx
             for i in range(n):
-                s = 0.0
-                for j in range(n):
-                    s += dense[i, j] * df[j]
-                c[i] = dx[i] - s
+                c[i] = dx[i] - Gdf[i]
             if kind == BROYDEN1:
                 den = _dot(df, d)
                 for i in range(n):
@@ -680,7 +671,7 @@ def jac_rsolve(jr, hist, dense, v, out):
     kind = int(jr[J_KIND])
     if kind == BROYDEN1 or kind == BROYDEN2:
         if jr[J_COLLAPSED] != 0.0:
-            out[:] = _gemv(dense, v, True)
+            _gemv(dense, v, True, out)
         else:
             _lowrank_matvec(jr, hist, v, out, True)
         return
