@@ -81,7 +81,7 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
         diag_arr = x0            # ignored in mode 1
     else:
         mode = 2
-        diag_arr = own_vector(diag)
+        diag_arr = kernel_vector(diag)
         if diag_arr.size != n:
             raise ValueError(f"`diag` must have one entry per variable "
                              f"({n}), not {diag_arr.size}.")
@@ -92,23 +92,19 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
     return ml, mu, mode, diag_arr, maxfev, epsfcn
 
 
-def as_x0(x0):
-    """``x0`` as the 1-D C-contiguous float64 array the kernels take (the
-    array itself when it already is one, writeable and aligned: the kernels
-    never write to it).  A read-only or unaligned ``x0`` is copied, so that
-    every array the kernels get has the one numba type their memoised
-    entry points (see :func:`call_kernel`) are compiled for."""
-    if type(x0) is _NDARRAY and x0.dtype is _FLOAT64 and x0.ndim == 1:
-        flags = x0.flags
+def kernel_vector(values):
+    """``values`` (``x0``, ``diag``) as the 1-D C-contiguous float64 array
+    the kernels take: the array itself when it already is one, writeable
+    and aligned (the kernels never write to it), else a copy.  A read-only
+    or unaligned input is copied, so that every array the kernels get has
+    the one numba type their memoised entry points (see
+    :func:`call_kernel`) are compiled for."""
+    if (type(values) is _NDARRAY and values.dtype is _FLOAT64
+            and values.ndim == 1):
+        flags = values.flags
         if flags.c_contiguous and flags.writeable and flags.aligned:
-            return x0
-    return np.array(x0, dtype=np.float64).ravel()
-
-
-def own_vector(values):
-    """``values`` as a writeable, aligned, C-contiguous float64 vector (a
-    copy unless it already is one): as :func:`as_x0`, for ``diag``."""
-    return as_x0(values)
+            return values
+    return np.array(values, dtype=np.float64).ravel()
 
 
 def _as_f(value, n, fun, first):
@@ -301,7 +297,7 @@ def call_kernel(dispatcher, key, arguments):
     caller passes a ``key`` that determines those types, which it must: an
     entry point converts its arguments by its own signature without
     checking them.  The drivers' arrays are always writeable, aligned,
-    C-contiguous float64 vectors (see :func:`as_x0`), their scalars Python
+    C-contiguous float64 vectors (see :func:`kernel_vector`), their scalars Python
     ints (within int64, see :func:`_kernel_key`), floats and bools in
     fixed positions, so only ``args`` varies, and ``key`` is
     :func:`~fastopt._compiled_fun._args_key` of it (None: no memo, the
@@ -368,7 +364,7 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
     outputs: ``(x, fvec, fjac, r, qtf, status, nfev, njev, fnorm0, fnorm,
     maxfev)`` (the arrays are views of one array; ``maxfev`` with SciPy's
     default applied; ``fnorm`` = ||f(x)||).  Raises the shape errors."""
-    x0 = as_x0(x0)
+    x0 = kernel_vector(x0)
     use_jac = jac is not None
     small_ints = True
     if band is None and diag is None and eps is None:

@@ -23,8 +23,8 @@ import numpy as np
 from numba import types
 
 from ._compiled_fun import compiled_addresses
-from ._hybr import (_addresses, _kernel_key, as_x0, call_kernel,
-                    compiled_kind, own_vector)
+from ._hybr import (_addresses, _kernel_key, call_kernel, compiled_kind,
+                    kernel_vector)
 from ._kernels import lmdif as _lm
 
 __all__ = ["solve_lm", "run_lm", "MESSAGES"]
@@ -123,12 +123,12 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
     outputs: ``(x, fvec, fjac, ipvt, qtf, cov_x, status, nfev, njev,
     fnorm0, fnorm)``, the arrays views of one array (``ipvt`` int32;
     ``fnorm`` = ||f(x)||).  Raises SciPy's TypeError for m < n."""
-    x0 = as_x0(x0)
+    x0 = kernel_vector(x0)
     n = x0.size
     if diag is None:
         diag_arr = _NO_DIAG
     else:
-        diag_arr = own_vector(diag)
+        diag_arr = kernel_vector(diag)
         if diag_arr.size != n:
             raise ValueError(f"`diag` must have length n={n}, "
                              f"got {diag_arr.size}.")
@@ -143,8 +143,8 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
         if addr is not None and use_jac:
             jaddr = compiled_addresses(jac, args, matrix=True)
         if addr is not None and jaddr is not None:
-            # the arrays are writeable aligned C vectors (as_x0,
-            # own_vector, _NO_DIAG): the types depend on args and on
+            # the arrays are writeable aligned C vectors (kernel_vector,
+            # _NO_DIAG): the types depend on args and on
             # whether maxiter is an int64 only (see call_kernel)
             return _unpack(call_kernel(
                 _lm.lm_solve_at, _kernel_key(args, maxiter),
