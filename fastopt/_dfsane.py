@@ -15,7 +15,8 @@ import weakref
 
 import numpy as np
 
-from ._compiled_fun import _args_key, compiled_addresses, is_compiled
+from ._compiled_fun import (_args_key, compiled_addresses, compiled_entry,
+                            is_compiled)
 from ._kernels import dfsane as K
 
 __all__ = ["root_df_sane", "DFSANE_MESSAGES"]
@@ -89,8 +90,7 @@ def _advance_entry():
         vector = types.Array(types.float64, 1, "C")
         signature = (types.Array(types.int64, 1, "C"), vector, vector,
                      types.float64)
-        K.dfsane_advance.compile(signature)  # from numba's cache if there
-        _ADVANCE = K.dfsane_advance.overloads[signature].entry_point
+        _ADVANCE = compiled_entry(K.dfsane_advance, signature)
     return _ADVANCE
 
 
@@ -105,8 +105,7 @@ def _feed_entry():
 
         vector = types.Array(types.float64, 1, "C")
         signature = (vector, vector, vector)
-        K.dfsane_feed.compile(signature)
-        _FEED = K.dfsane_feed.overloads[signature].entry_point
+        _FEED = compiled_entry(K.dfsane_feed, signature)
     return _FEED
 
 
@@ -272,8 +271,7 @@ def _resolve_compiled(func, args):
                  types.float64, types.float64, types.int64, types.int64,
                  types.float64, types.float64, types.boolean, types.float64,
                  types.float64, types.int64)
-    K.dfsane_at.compile(signature)  # from numba's cache if there
-    return (K.dfsane_at.overloads[signature].entry_point,) + addresses
+    return (compiled_entry(K.dfsane_at, signature),) + addresses
 
 
 def _compiled_entry(func, args):

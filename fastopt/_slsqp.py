@@ -22,7 +22,7 @@ from numba import types
 from numba.core.errors import TypingError
 
 from ._compiled_fun import (FLOAT_VECTOR, _args_key, compiled_addresses,
-                            is_compiled)
+                            compiled_entry, is_compiled)
 from ._constraints import normalize_bounds, normalize_constraints
 from ._kernels import slsqp as K
 from ._kernels.dense import dense_assemble, dense_points
@@ -1042,8 +1042,7 @@ def _iterate_entry():
         signature = (vector, types.Array(types.int64, 1, "C"), types.float64,
                      vector, types.Array(types.float64, 2, "C"), vector,
                      vector, vector, vector, vector)
-        K.slsqp_iterate.compile(signature)  # from numba's cache if there
-        _ITERATE = K.slsqp_iterate.overloads[signature].entry_point
+        _ITERATE = compiled_entry(K.slsqp_iterate, signature)
     return _ITERATE
 
 
