@@ -28,8 +28,8 @@ multiply-adds, which :func:`fma_dot` reproduces at a few ns instead of a
 after checking it against NumPy's dot on the running machine.  Above
 ``LONG_DOT`` entries, where OpenBLAS's threads make NumPy's result depend
 on the thread count, the kernels use their own single-threaded
-:func:`long_dot` and a fused ``s.s``, ``s.y`` pass instead (correct to
-rounding, not bit-equal to BLAS).
+:func:`~fastopt._kernels.reductions.long_dot` and a fused ``s.s``, ``s.y``
+pass instead (correct to rounding, not bit-equal to BLAS).
 
 The scalar part of the iteration (tests, line search, window) works on
 the state arrays ``(iw, rw)`` only; the vector work is three small helpers
@@ -70,6 +70,7 @@ from numba.extending import intrinsic
 from ._jit import inline_kernel, kernel
 from .borrow import borrowed, borrowed_int64_vector, borrowed_vector
 from .funcptr import as_function
+from .reductions import long_difference_dots, long_dot
 
 # The internal helpers are inline_kernels (inlined at the numba IR level
 # into the entry points): a call passing the state arrays costs ~40 ns
@@ -220,29 +221,9 @@ def fma_dot(a, b):
 # depend on the thread count; there is no single answer to reproduce, and
 # a threaded BLAS call on a busy machine costs far more than the sum
 # (measured: 10x the whole iteration at n = 10**5).  Longer vectors use
-# long_dot and the fused loops below instead: same algorithm, dot products
-# correct to rounding but not bit-equal to BLAS.
+# long_dot and long_difference_dots (see .reductions) instead: same
+# algorithm, dot products correct to rounding but not bit-equal to BLAS.
 LONG_DOT = 10000
-
-
-@kernel
-def long_dot(a, b):
-    """``sum(a * b)`` with four interleaved accumulators (deterministic,
-    single-threaded); used for vectors longer than ``LONG_DOT``."""
-    n = a.size
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    m = n - n % 4
-    for i in range(0, m, 4):
-        s0 += a[i] * b[i]
-        s1 += a[i + 1] * b[i + 1]
-        s2 += a[i + 2] * b[i + 2]
-        s3 += a[i + 3] * b[i + 3]
-    for i in range(m, n):
-        s0 += a[i] * b[i]
-    return (s0 + s1) + (s2 + s3)
 
 
 @inline_kernel
@@ -283,27 +264,8 @@ def _spectral_quotient(xk, Fk, xt, Ft, limit):
     n = xk.size
     if n > LONG_DOT:
         # one pass, s and y never stored (see LONG_DOT)
-        ss0 = 0.0
-        ss1 = 0.0
-        sy0 = 0.0
-        sy1 = 0.0
-        # j counts pairs: with range(0, m, 2) numba cannot tell that i is
-        # never negative and indexes with wraparound code, which made
-        # this loop twice as slow (the sums are the same)
-        m = n - n % 2
-        for j in range(m // 2):
-            i = 2 * j
-            s = xt[i] - xk[i]
-            ss0 += s * s
-            sy0 += s * (Ft[i] - Fk[i])
-            s = xt[i + 1] - xk[i + 1]
-            ss1 += s * s
-            sy1 += s * (Ft[i + 1] - Fk[i + 1])
-        if m < n:
-            s = xt[m] - xk[m]
-            ss0 += s * s
-            sy0 += s * (Ft[m] - Fk[m])
-        return (ss0 + ss1) / (sy0 + sy1)
+        ss, sy = long_difference_dots(xt, xk, Ft, Fk)
+        return ss / sy
     for i in range(n):
         xk[i] = xt[i] - xk[i]
         Fk[i] = Ft[i] - Fk[i]
