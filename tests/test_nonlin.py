@@ -683,3 +683,45 @@ def test_fused_vector_passes_match_separate_loops():
                 w[n // 2] = bad
                 assert not K._finite_norm2(w)[0]
                 np.testing.assert_equal(K._tol_norm(w, K.NORM_MAX), expect)
+    # nan wins over inf wherever they are, as in numpy's max
+    w = np.zeros(10 ** 4)
+    w[7] = -np.inf
+    w[9000] = np.nan
+    assert np.isnan(K._tol_norm(w, K.NORM_MAX))
+    w[9000] = 3.0
+    assert K._tol_norm(w, K.NORM_MAX) == np.inf
+    assert K._tol_norm(-np.zeros(5), K.NORM_MAX) == 0.0
+
+
+@pytest.mark.parametrize("count", range(10))
+def test_history_sums_are_bitwise_one_pass_per_row(count):
+    # _hist_combine and the Anderson step add up to four rows per pass
+    # over out; each entry must get the terms in the same order as with
+    # one pass per row
+    rng = np.random.default_rng(count)
+    n, cap, start = 37, 10, 7
+    jr = np.zeros(KJ.NJH + 5 * n)
+    jr[KJ.J_CAP] = cap
+    jr[KJ.J_START] = start
+    hist = rng.standard_normal((2 * cap, n))
+    coef = rng.standard_normal(count)
+    v = rng.standard_normal(n)
+    rows = [(start + k) % cap for k in range(count)]
+    for which in (0, 1):
+        expect = -0.7 * v
+        for k, p in enumerate(rows):
+            expect = expect + coef[k] * hist[2 * p + which]
+        out = np.empty(n)
+        KJ._hist_combine(jr, hist, which, coef, -0.7, v, out)
+        np.testing.assert_array_equal(out, expect)
+    alpha = 0.3
+    expect = rng.standard_normal(n)
+    out = expect.copy()
+    for m, p in enumerate(rows):
+        expect = expect + coef[m] * (hist[2 * p] + alpha * hist[2 * p + 1])
+    m = 0
+    while m < count:
+        KJ._add_anderson_terms(jr, hist, coef, alpha, m, min(count - m, 4),
+                               out)
+        m += 4
+    np.testing.assert_array_equal(out, expect)

@@ -42,7 +42,7 @@ __all__ = ["BROYDEN1", "BROYDEN2", "ANDERSON", "LINEARMIXING",
            "DIAGBROYDEN", "EXCITINGMIXING", "RESTART", "SIMPLE", "SVD",
            "jac_new", "jac_setup", "jac_solve", "jac_prepare", "jac_resize",
            "jac_update", "jac_matvec", "jac_rmatvec", "jac_rsolve",
-           "jac_todense", "NJH"]
+           "jac_todense", "jac_size", "jac_capacity", "jac_init", "NJH"]
 
 BROYDEN1 = 1
 BROYDEN2 = 2
@@ -129,7 +129,45 @@ def jac_new(kind, n, alpha, red, max_rank, to_retain, w0, M, alphamax):
 
     ``alpha`` nan means None (autoscale); ``max_rank`` inf means none;
     ``to_retain`` nan means SciPy's default; ``M`` Anderson's history."""
-    jr = np.zeros(NJH + 5 * n)
+    jr = np.zeros(jac_size(n))
+    hist = np.empty((2 * jac_capacity(kind, n, max_rank, M), n))
+    dense = jac_init(jr, kind, n, alpha, red, max_rank, to_retain, w0, M,
+                     alphamax)
+    return jr, hist, dense
+
+
+@inline_kernel
+def jac_size(n):
+    """The length of ``jr`` for ``n`` unknowns."""
+    return NJH + 5 * n
+
+
+@inline_kernel
+def _max_pairs(kind, n, max_rank, M):
+    if kind == BROYDEN1 or kind == BROYDEN2:
+        # at most max_rank pairs after an append; more than n collapses
+        maxpairs = float(n + 1)
+        if max_rank < maxpairs:
+            maxpairs = max(max_rank, 1.0)
+        return maxpairs
+    if kind == ANDERSON:
+        return max(M, 0.0)
+    return 0.0
+
+
+@inline_kernel
+def jac_capacity(kind, n, max_rank, M):
+    """The pairs the history of a fresh state holds (``hist`` has twice as
+    many rows of ``n``; :func:`jac_resize` grows it later if needed)."""
+    return int(min(_max_pairs(kind, n, max_rank, M), float(_INITIAL_CAP)))
+
+
+@inline_kernel
+def jac_init(jr, kind, n, alpha, red, max_rank, to_retain, w0, M,
+             alphamax):
+    """:func:`jac_new` into a zeroed ``jr`` of :func:`jac_size` entries
+    (the history is ``hist``, :func:`jac_capacity` pairs, uninitialised);
+    returns ``dense``."""
     jr[J_KIND] = kind
     jr[J_N] = n
     jr[J_ALPHA] = alpha
@@ -140,24 +178,12 @@ def jac_new(kind, n, alpha, red, max_rank, to_retain, w0, M, alphamax):
     jr[J_W0] = w0
     jr[J_M] = M
     jr[J_ALPHAMAX] = alphamax
-    if kind == BROYDEN1 or kind == BROYDEN2:
-        # at most max_rank pairs after an append; more than n collapses
-        maxpairs = float(n + 1)
-        if max_rank < maxpairs:
-            maxpairs = max(max_rank, 1.0)
-    elif kind == ANDERSON:
-        maxpairs = max(M, 0.0)
-    else:
-        maxpairs = 0.0
-    jr[J_MAXPAIRS] = maxpairs
-    cap = int(min(maxpairs, float(_INITIAL_CAP)))
+    jr[J_MAXPAIRS] = _max_pairs(kind, n, max_rank, M)
+    cap = jac_capacity(kind, n, max_rank, M)
     jr[J_CAP] = cap
-    hist = np.empty((2 * cap, n))
     if kind == ANDERSON:
-        dense = np.zeros((cap, cap))
-    else:
-        dense = np.empty((0, 0))
-    return jr, hist, dense
+        return np.zeros((cap, cap))
+    return np.empty((0, 0))
 
 
 @inline_kernel
@@ -193,10 +219,13 @@ def _slot(jr, k):
     return (int(jr[J_START]) + k) % cap
 
 
-# The history passes are plain loops, one history row at a time: measured
-# at n = 10**5, blocking them (so each block of v stays in cache while the
-# rows visit it) ran 1.5-2x slower per row, the blocked inner loops
-# vectorising worse; the data fit in the last-level cache anyway.
+# The history passes are plain loops: measured at n = 10**5, blocking them
+# (so each block of v stays in cache while the rows visit it) ran 1.5-2x
+# slower per row, the blocked inner loops vectorising worse.  At that size
+# a pass costs its memory traffic, so the sums of rows take up to four
+# rows per pass over ``out`` (adding them to each entry in the same order
+# as one pass per row would: the results are bitwise the same), which
+# reads and writes ``out`` once instead of once per row.
 
 
 @inline_kernel
@@ -213,13 +242,65 @@ def _hist_combine(jr, hist, which, coef, a0, v, out):
     # out = a0 v + sum_k coef[k] hist[2 slot(k) + which] (terms in order
     # of k for each entry); out must not be v or a history row used
     n = v.size
-    for i in range(n):
-        out[i] = a0 * v[i]
-    for k in range(coef.size):
-        row = hist[2 * _slot(jr, k) + which]
-        a = coef[k]
+    count = coef.size
+    if count == 0:
         for i in range(n):
-            out[i] += a * row[i]
+            out[i] = a0 * v[i]
+        return
+    # the first pass starts from a0 v and adds up to three rows
+    k = min(count, 3)
+    r0 = hist[2 * _slot(jr, 0) + which]
+    r1 = hist[2 * _slot(jr, 1) + which] if k > 1 else r0
+    r2 = hist[2 * _slot(jr, 2) + which] if k > 2 else r0
+    if k == 1:
+        c0 = coef[0]
+        for i in range(n):
+            out[i] = a0 * v[i] + c0 * r0[i]
+    elif k == 2:
+        c0 = coef[0]
+        c1 = coef[1]
+        for i in range(n):
+            out[i] = (a0 * v[i] + c0 * r0[i]) + c1 * r1[i]
+    else:
+        c0 = coef[0]
+        c1 = coef[1]
+        c2 = coef[2]
+        for i in range(n):
+            out[i] = ((a0 * v[i] + c0 * r0[i]) + c1 * r1[i]) + c2 * r2[i]
+    while k < count:
+        _add_rows(jr, hist, which, coef, k, min(count - k, 4), out)
+        k += 4
+
+
+@inline_kernel
+def _add_rows(jr, hist, which, coef, k, r, out):
+    # out += sum of coef[j] hist[2 slot(j) + which] for j = k .. k + r - 1
+    # (1 <= r <= 4), in order of j for each entry, in one pass
+    n = out.size
+    r0 = hist[2 * _slot(jr, k) + which]
+    r1 = hist[2 * _slot(jr, k + 1) + which] if r > 1 else r0
+    r2 = hist[2 * _slot(jr, k + 2) + which] if r > 2 else r0
+    r3 = hist[2 * _slot(jr, k + 3) + which] if r > 3 else r0
+    c0 = coef[k]
+    if r == 1:
+        for i in range(n):
+            out[i] += c0 * r0[i]
+    elif r == 2:
+        c1 = coef[k + 1]
+        for i in range(n):
+            out[i] = (out[i] + c0 * r0[i]) + c1 * r1[i]
+    elif r == 3:
+        c1 = coef[k + 1]
+        c2 = coef[k + 2]
+        for i in range(n):
+            out[i] = ((out[i] + c0 * r0[i]) + c1 * r1[i]) + c2 * r2[i]
+    else:
+        c1 = coef[k + 1]
+        c2 = coef[k + 2]
+        c3 = coef[k + 3]
+        for i in range(n):
+            out[i] = (((out[i] + c0 * r0[i]) + c1 * r1[i]) + c2 * r2[i]
+                      + c3 * r3[i])
 
 
 @inline_kernel
@@ -327,13 +408,55 @@ def _anderson_solve(jr, hist, dense, f, out):
         jr[J_COUNT] = 0
         jr[J_START] = 0
         return
-    for m in range(count):
-        p = _slot(jr, m)
-        dxm = hist[2 * p]
-        dfm = hist[2 * p + 1]
-        g = gamma[m]
+    m = 0
+    while m < count:
+        _add_anderson_terms(jr, hist, gamma, alpha, m, min(count - m, 4),
+                            out)
+        m += 4
+
+
+@inline_kernel
+def _add_anderson_terms(jr, hist, gamma, alpha, m, r, out):
+    # out += gamma[j] (dx_j + alpha df_j) for j = m .. m + r - 1 (1 <= r
+    # <= 4), in order of j for each entry, in one pass (see _add_rows)
+    n = out.size
+    p0 = _slot(jr, m)
+    p1 = _slot(jr, m + 1) if r > 1 else p0
+    p2 = _slot(jr, m + 2) if r > 2 else p0
+    p3 = _slot(jr, m + 3) if r > 3 else p0
+    x0 = hist[2 * p0]
+    f0 = hist[2 * p0 + 1]
+    x1 = hist[2 * p1]
+    f1 = hist[2 * p1 + 1]
+    x2 = hist[2 * p2]
+    f2 = hist[2 * p2 + 1]
+    x3 = hist[2 * p3]
+    f3 = hist[2 * p3 + 1]
+    g0 = gamma[m]
+    if r == 1:
         for i in range(n):
-            out[i] += g * (dxm[i] + alpha * dfm[i])
+            out[i] += g0 * (x0[i] + alpha * f0[i])
+    elif r == 2:
+        g1 = gamma[m + 1]
+        for i in range(n):
+            out[i] = ((out[i] + g0 * (x0[i] + alpha * f0[i]))
+                      + g1 * (x1[i] + alpha * f1[i]))
+    elif r == 3:
+        g1 = gamma[m + 1]
+        g2 = gamma[m + 2]
+        for i in range(n):
+            out[i] = (((out[i] + g0 * (x0[i] + alpha * f0[i]))
+                       + g1 * (x1[i] + alpha * f1[i]))
+                      + g2 * (x2[i] + alpha * f2[i]))
+    else:
+        g1 = gamma[m + 1]
+        g2 = gamma[m + 2]
+        g3 = gamma[m + 3]
+        for i in range(n):
+            out[i] = ((((out[i] + g0 * (x0[i] + alpha * f0[i]))
+                        + g1 * (x1[i] + alpha * f1[i]))
+                       + g2 * (x2[i] + alpha * f2[i]))
+                      + g3 * (x3[i] + alpha * f3[i]))
 
 
 @inline_kernel
@@ -474,6 +597,46 @@ def jac_resize(jr, hist, dense):
 
 
 @inline_kernel
+def _anderson_update(jr, hist, dense, x, f, last_x, last_f):
+    # jac_update for Anderson: the new pair (dx, df) is written straight
+    # into its history slot in the same pass that remembers (x, f), one
+    # pass over the vectors instead of three, then its Gram row
+    n = x.size
+    M = int(jr[J_M]) if np.isfinite(jr[J_M]) else 1 << 62
+    if M <= 0:
+        for i in range(n):
+            last_x[i] = x[i]
+            last_f[i] = f[i]
+        return
+    count = int(jr[J_COUNT])
+    cap = int(jr[J_CAP])
+    if count == M:
+        # drop the oldest pair and its row/column of the Gram matrix
+        jr[J_START] = (jr[J_START] + 1) % cap
+        count -= 1
+        for i in range(count):
+            for j in range(count):
+                dense[i, j] = dense[i + 1, j + 1]
+    p = (int(jr[J_START]) + count) % cap
+    dx = hist[2 * p]
+    df = hist[2 * p + 1]
+    for i in range(n):
+        xi = x[i]
+        fi = f[i]
+        dx[i] = xi - last_x[i]
+        df[i] = fi - last_f[i]
+        last_x[i] = xi
+        last_f[i] = fi
+    count += 1
+    jr[J_COUNT] = count
+    gram = _hist_dots(jr, hist, 1, df, count)
+    for i in range(count):
+        g = gram[i]
+        dense[i, count - 1] = g
+        dense[count - 1, i] = g
+
+
+@inline_kernel
 def jac_update(jr, hist, dense, x, f):
     """SciPy's ``update(x, f)`` after :func:`jac_prepare` (returned False):
     dx = x - last_x, df = f - last_f, the kind's update, then remember
@@ -486,6 +649,9 @@ def jac_update(jr, hist, dense, x, f):
     diag = jr[o + 2 * n:o + 3 * n]
     dx = jr[o + 3 * n:o + 4 * n]
     df = jr[o + 4 * n:o + 5 * n]
+    if kind == ANDERSON:
+        _anderson_update(jr, hist, dense, x, f, last_x, last_f)
+        return
     for i in range(n):
         dx[i] = x[i] - last_x[i]
         df[i] = f[i] - last_f[i]
@@ -564,28 +730,6 @@ def jac_update(jr, hist, dense, x, f):
                             dense[i, j] += cki * dk[j]
                 jr[J_COLLAPSED] = 1.0
                 jr[J_COUNT] = 0
-    elif kind == ANDERSON:
-        M = int(jr[J_M]) if np.isfinite(jr[J_M]) else 1 << 62
-        if M > 0:
-            count = int(jr[J_COUNT])
-            cap = int(jr[J_CAP])
-            if count == M:
-                # drop the oldest pair and its row/column of the Gram matrix
-                jr[J_START] = (jr[J_START] + 1) % cap
-                count -= 1
-                for i in range(count):
-                    for j in range(count):
-                        dense[i, j] = dense[i + 1, j + 1]
-            p = (int(jr[J_START]) + count) % cap
-            hist[2 * p] = dx
-            hist[2 * p + 1] = df
-            count += 1
-            jr[J_COUNT] = count
-            gram = _hist_dots(jr, hist, 1, df, count)
-            for i in range(count):
-                g = gram[i]
-                dense[i, count - 1] = g
-                dense[count - 1, i] = g
     elif kind == DIAGBROYDEN:
         nrm = np.sqrt(_dot(dx, dx))
         den = nrm * nrm

@@ -42,12 +42,15 @@ Jacobian-free Newton-Krylov strategy
 UPDATE requests in compiled code.
 """
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from ._jit import inline_kernel, kernel
 from .jacobians import _dot
 from .funcptr import as_function
 from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
-from .jacobians import jac_new
+from .jacobians import jac_capacity, jac_init, jac_size
 from . import krylov as kr
 from .krylov_jacobian import (K_NFEV, NKH, kj_new, kj_setup, kj_solve,
                               kj_update)
@@ -236,9 +239,18 @@ def nonlin_start(x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
     LS_NONE/LS_ARMIJO/LS_WOLFE, ``norm_kind`` NORM_MAX/NORM_TWO/
     NORM_EXTERNAL, ``generic`` whether the Jacobian is run from Python,
     ``report`` whether to stop with REPORT after every iteration."""
-    n = x0.size
     iw = np.zeros(NI, np.int64)
-    rw = np.zeros(NR + 5 * n)
+    rw = np.zeros(NR + 5 * x0.size)
+    _init_state(iw, rw, x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
+                line_search, norm_kind, generic, report)
+    return iw, rw
+
+
+@inline_kernel
+def _init_state(iw, rw, x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
+                line_search, norm_kind, generic, report):
+    # nonlin_start into a zeroed iw (NI) and rw (NR + 5 n)
+    n = x0.size
     iw[I_MAXITER] = maxiter
     iw[I_ITERLIM] = iterlim
     iw[I_LS] = line_search
@@ -253,7 +265,6 @@ def nonlin_start(x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
     rw[R_ETA] = _ETA0
     rw[OX:OX + n] = x0
     rw[OX + 2 * n:OX + 3 * n] = np.inf      # SciPy's initial dx
-    return iw, rw
 
 
 @inline_kernel
@@ -290,52 +301,42 @@ def _nan_or_inf_sum(v):
     return s
 
 
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE bit pattern is the int64 ``bits``."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(bits), codegen
+
+
+# |x| of a float64 as bits: the sign bit cleared; the patterns of the
+# non-negative doubles are ordered as the numbers, inf's is above every
+# finite one's and nan's above inf's
+_ABS_BITS = 0x7FFFFFFFFFFFFFFF
+_INF_BITS = 0x7FF0000000000000
+
+
 @inline_kernel
 def _tol_norm(v, kind):
     if kind != NORM_MAX:
         return _norm2(v)
-    # the max-norm and the finiteness test in one pass (eight lanes each;
-    # a max is exact in any order, the finiteness sum as _nan_or_inf_sum)
-    n = v.size
-    m = n - n % 8
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
-    z0 = z1 = z2 = z3 = z4 = z5 = z6 = z7 = 0.0
-    for i in range(0, m, 8):
-        a0 = v[i]
-        a1 = v[i + 1]
-        a2 = v[i + 2]
-        a3 = v[i + 3]
-        a4 = v[i + 4]
-        a5 = v[i + 5]
-        a6 = v[i + 6]
-        a7 = v[i + 7]
-        m0 = max(m0, abs(a0))
-        m1 = max(m1, abs(a1))
-        m2 = max(m2, abs(a2))
-        m3 = max(m3, abs(a3))
-        m4 = max(m4, abs(a4))
-        m5 = max(m5, abs(a5))
-        m6 = max(m6, abs(a6))
-        m7 = max(m7, abs(a7))
-        z0 += a0 * 0.0
-        z1 += a1 * 0.0
-        z2 += a2 * 0.0
-        z3 += a3 * 0.0
-        z4 += a4 * 0.0
-        z5 += a5 * 0.0
-        z6 += a6 * 0.0
-        z7 += a7 * 0.0
-    r = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
-    z = ((z0 + z1) + (z2 + z3)) + ((z4 + z5) + (z6 + z7))
-    for i in range(m, n):
-        r = max(r, abs(v[i]))
-        z += v[i] * 0.0
-    if z == 0.0:
-        return r
+    # The max-norm and the finiteness test in one pass over the bit
+    # patterns: an integer max vectorises without fastmath (a float max
+    # with nan semantics does not), and it is exact in any order.
+    bits = v.view(np.int64)
+    m = 0
+    for i in range(bits.size):
+        b = bits[i] & _ABS_BITS
+        if b > m:
+            m = b
+    if m < _INF_BITS:
+        return _float_from_bits(m)
     # non-finite entries: nan wins (as numpy's max), else inf
-    for i in range(n):
-        if np.isnan(v[i]):
-            return np.nan
+    if m > _INF_BITS:
+        return np.nan
     return np.inf
 
 
@@ -914,17 +915,17 @@ def _evaluate(fun, args, point, iw, n):
 
 
 @inline_kernel
-def _start_with(x0, opts, generic):
-    # nonlin_start with the options vector of nonlin_run; maxiter's
+def _start_with(iw, rw, x0, opts, generic):
+    # _init_state with the options vector of nonlin_run; maxiter's
     # default is SciPy's: iter + 1, or 100 (n + 1)
     iterlim = int(opts[O_ITERLIM])
     if np.isnan(opts[O_MAXITER]):
         maxiter = iterlim + 1 if iterlim >= 0 else 100 * (x0.size + 1)
     else:
         maxiter = int(opts[O_MAXITER])
-    return nonlin_start(x0, opts[O_FTOL], opts[O_FRTOL], opts[O_XTOL],
-                        opts[O_XRTOL], iterlim, maxiter, int(opts[O_LS]),
-                        int(opts[O_NORM]), generic, False)
+    _init_state(iw, rw, x0, opts[O_FTOL], opts[O_FRTOL], opts[O_XTOL],
+                opts[O_XRTOL], iterlim, maxiter, int(opts[O_LS]),
+                int(opts[O_NORM]), generic, False)
 
 
 @kernel
@@ -934,7 +935,8 @@ def nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense):
     the type of ``args``, so compiled once and cached.  Returns the
     (possibly resized) ``(hist, dense)``; a residual of the wrong size
     stops with status BAD_F_SIZE and its size in ``iw[I_FSIZE]``."""
-    fun = as_function(c_addr, jit_addr, x0.copy(), args)
+    # (the empty vector is the type of the point, a C float64 vector)
+    fun = as_function(c_addr, jit_addr, np.empty(0), args)
     n = x0.size
     f = np.empty(0)
     # F gets a copy of each point (it may overwrite its argument), always
@@ -965,11 +967,28 @@ def nonlin_run(c_addr, jit_addr, args, x0, opts):
     (status, nit, nfev); nothing more, since each returned array costs a
     boxing on the way to Python."""
     n = x0.size
-    jr, hist, dense = jac_new(int(opts[O_KIND]), n, opts[O_ALPHA],
-                              int(opts[O_RED]), opts[O_MAXRANK],
-                              opts[O_TORETAIN], opts[O_W0], opts[O_M],
-                              opts[O_ALPHAMAX])
-    iw, rw = _start_with(x0, opts, False)
+    kind = int(opts[O_KIND])
+    # The Jacobian's state, the driver's vectors and the history in one
+    # allocation, not three: glibc's malloc returns a freed block to the
+    # system when it exceeds twice the largest block freed before, and
+    # three blocks of (5 + 5 + 2 M) n doubles do (for Anderson's M = 5), so
+    # every later solve page-faulted on fresh memory again -- at n = 10**5
+    # about 4,000 faults, half the time of a short solve.  One block is
+    # reused from the heap.
+    njr = jac_size(n)
+    nrw = NR + 5 * n
+    cap = jac_capacity(kind, n, opts[O_MAXRANK], opts[O_M])
+    arena = np.empty(njr + nrw + 2 * cap * n)
+    jr = arena[:njr]
+    rw = arena[njr:njr + nrw]
+    for i in range(njr + nrw):
+        arena[i] = 0.0
+    hist = arena[njr + nrw:].reshape((2 * cap, n))
+    dense = jac_init(jr, kind, n, opts[O_ALPHA], int(opts[O_RED]),
+                     opts[O_MAXRANK], opts[O_TORETAIN], opts[O_W0],
+                     opts[O_M], opts[O_ALPHAMAX])
+    iw = np.zeros(NI, np.int64)
+    _start_with(iw, rw, x0, opts, False)
     nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense)
     x = rw[OX:OX + n].copy()
     F = rw[OX + n:OX + 2 * n].copy()
@@ -1048,7 +1067,9 @@ def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts):
     copied, so that the copies do not add to the solve's peak memory."""
     n = x0.size
     kiw, krw, kj = kj_new(n, kopts)
-    iw, rw = _start_with(x0, opts, True)
+    iw = np.zeros(NI, np.int64)
+    rw = np.zeros(NR + 5 * n)
+    _start_with(iw, rw, x0, opts, True)
     nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj)
     krw_head = krw[:kr.RW_HEAD].copy()
     kj_head = kj[:NKH].copy()
