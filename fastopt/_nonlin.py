@@ -574,7 +574,10 @@ def _solve(F, x0, args, jac, iterlim, verbose, maxiter, f_tol, f_rtol,
         if kopts is not None:
             addr = compiled_addresses(F, args)
             if addr is not None:
-                kiw, krw, kj = KJ.kj_new(n, kopts)
+                # NumPy's allocation, for its huge pages (see
+                # nonlin_krylov_run)
+                krw = np.empty(KJ.kj_workspace_size(n, kopts))
+                kiw, kj = KJ.kj_new_in(krw, n, kopts)
                 K.nonlin_krylov_at(addr[0], addr[1], args, x, iw, rw, kiw,
                                    krw, kj)
                 _krylov_raise(iw, krw, kj, n)
@@ -811,9 +814,16 @@ def _fast_krylov(F, x0, args, key):
     addr = compiled_addresses(F, args)
     if addr is None:
         return None
-    x, fvec, iw, _, krw, kj = K.nonlin_krylov_run(addr[0], addr[1], args,
-                                                  x0, entry[0], entry[1])
-    _krylov_raise(iw, krw, kj, x0.size)
+    n = x0.size
+    # NumPy's allocation, for its huge pages (see nonlin_krylov_run)
+    work = np.empty(KJ.kj_workspace_size(n, entry[1]))
+    rw, iw, _, krw, kj = K.nonlin_krylov_run(addr[0], addr[1], args, x0,
+                                             entry[0], entry[1], work)
+    del work     # before the copies: they do not add to the peak
+    _krylov_raise(iw, krw, kj, n)
+    o = K.OX
+    x = rw[o:o + n].copy()
+    fvec = rw[o + n:o + 2 * n].copy()
     return x, fvec, int(iw[K.I_STATUS]), int(iw[K.I_ITER]), int(iw[K.I_NFEV])
 
 

@@ -383,15 +383,21 @@ def test_memory_is_linear_in_n():
     opts = N._build_opts((N.BroydenFirst, (), (), None, None, None, None,
                           None, None, "armijo", str))
     kopts = KrylovJacobian()._compiled_options()
-    x, F, iw, kiw, krw_head, kj_head = K.nonlin_krylov_run(
+    work = np.empty(KJ.kj_workspace_size(n, kopts))
+    rw, iw, kiw, krw_head, kj_head = K.nonlin_krylov_run(
         *N.compiled_addresses(broyden_tridiagonal_jit, ()), (), x0, opts,
-        kopts)
+        kopts, work)
+    x = rw[K.OX:K.OX + n]
+    F = rw[K.OX + n:K.OX + 2 * n]
     assert iw[K.I_STATUS] == 1
+    # the driver's state: five vectors
+    assert rw.size <= 5 * n + 100
     np.testing.assert_array_equal(F, broyden_tridiagonal(x))
     assert np.max(np.abs(F)) <= 6.0554544523933395e-06   # SciPy's f_tol
     # only the scalar heads of the workspaces come back
     assert krw_head.size < 100 and kj_head.size < 100
     kiw, krw, kj = KJ.kj_new(n, kopts)
+    assert krw.size == work.size
     # lgmres: b, x, r, tmp, inner_m 30 + outer_cap 11 basis vectors, 11
     # outer ones (the update is built in a free outer slot)
     assert krw.size <= (4 + 30 + 11 + 11) * n + 10_000

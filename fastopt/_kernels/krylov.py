@@ -184,7 +184,8 @@ import numpy as np
 
 from ._jit import inline_kernel, kernel, reduction_kernel
 
-__all__ = ["krylov_workspace", "krylov_start", "krylov_reset",
+__all__ = ["krylov_workspace", "krylov_workspace_size", "krylov_workspace_in",
+           "krylov_start", "krylov_reset",
            "krylov_solve_csr", "krylov_solve_dense",
            "krylov_step", "DONE", "MATVEC", "PSOLVE", "NOTIFY",
            "METHOD_GMRES", "METHOD_LGMRES", "METHOD_BICGSTAB", "METHOD_CGS",
@@ -628,6 +629,29 @@ def _layout(method, n, restart, outer_cap, store_av):
 
 
 
+@inline_kernel
+def _sizes(method, restart, outer_k, outer_cap):
+    # the (restart, outer_k, outer_cap) a method actually uses
+    if method != METHOD_LGMRES:
+        outer_cap = 0
+        outer_k = 0
+    elif outer_cap < outer_k + 1:
+        outer_cap = outer_k + 1
+    if method != METHOD_GMRES and method != METHOD_LGMRES:
+        restart = 0
+    return restart, outer_k, outer_cap
+
+
+@kernel
+def krylov_workspace_size(method, n, restart, outer_k, outer_cap,
+                          store_outer_av):
+    """The length of the ``rw`` that :func:`krylov_workspace` allocates,
+    for a caller that allocates it (see :func:`krylov_workspace_in`)."""
+    restart, outer_k, outer_cap = _sizes(method, restart, outer_k,
+                                         outer_cap)
+    return _layout(method, n, restart, outer_cap, store_outer_av)[-1]
+
+
 @kernel
 def krylov_workspace(method, n, restart, outer_k, outer_cap, store_outer_av,
                      prepend_outer_v, use_m, callback_mode):
@@ -636,20 +660,28 @@ def krylov_workspace(method, n, restart, outer_k, outer_cap, store_outer_av,
     See the module docstring for the arguments and sizes; lgmres's outer
     vector list starts empty.
     """
-    if method != METHOD_LGMRES:
-        outer_cap = 0
-        outer_k = 0
-    elif outer_cap < outer_k + 1:
-        outer_cap = outer_k + 1
-    if method != METHOD_GMRES and method != METHOD_LGMRES:
-        restart = 0
+    # np.empty: every vector is written before it is read, and touching
+    # O(n * restart) zeros would cost as much as a short solve
+    rw = np.empty(krylov_workspace_size(method, n, restart, outer_k,
+                                        outer_cap, store_outer_av))
+    iw = krylov_workspace_in(rw, method, n, restart, outer_k, outer_cap,
+                             store_outer_av, prepend_outer_v, use_m,
+                             callback_mode)
+    return iw, rw
+
+
+@kernel
+def krylov_workspace_in(rw, method, n, restart, outer_k, outer_cap,
+                        store_outer_av, prepend_outer_v, use_m,
+                        callback_mode):
+    """:func:`krylov_workspace` in a given (uninitialised) ``rw`` of
+    :func:`krylov_workspace_size` entries; returns ``iw``."""
+    restart, outer_k, outer_cap = _sizes(method, restart, outer_k,
+                                         outer_cap)
     ob, ox, orr, oz, oav, offs, mmax, total = _layout(
         method, n, restart, outer_cap, store_outer_av)
     iw = np.zeros(IW_HEAD + 2 * (outer_cap + restart + 1) + mmax + 1,
                   dtype=np.int64)
-    # np.empty: every vector is written before it is read, and touching
-    # O(n * restart) zeros would cost as much as a short solve
-    rw = np.empty(total, dtype=np.float64)
     rw[:RW_HEAD] = 0.0
     iw[I_METHOD] = method
     iw[I_N] = n
@@ -669,7 +701,7 @@ def krylov_workspace(method, n, restart, outer_k, outer_cap, store_outer_av,
     for k in range(12):
         iw[I_V + k] = offs[k]
     rw[R_EPS] = EPS
-    return iw, rw
+    return iw
 
 
 @kernel

@@ -49,7 +49,8 @@ from .funcptr import as_function
 from .jacobians import _dot, _lu_solve
 from . import krylov as kr
 
-__all__ = ["kj_new", "kj_setup", "kj_update", "kj_solve", "NKO",
+__all__ = ["kj_new", "kj_new_in", "kj_workspace_size", "kj_setup",
+           "kj_update", "kj_solve", "NKO",
            "KJ_NONFINITE", "KJ_BAD_SIZE", "KJ_INNER"]
 
 # kopts slots
@@ -96,14 +97,38 @@ _INDEPENDENCE = 1e-4
 def kj_new(n, kopts):
     """The state ``(kiw, krw, kj)`` of a compiled KrylovJacobian for ``n``
     unknowns and the options ``kopts``."""
+    krw = np.empty(kj_workspace_size(n, kopts))
+    kiw, kj = kj_new_in(krw, n, kopts)
+    return kiw, krw, kj
+
+
+@inline_kernel
+def _solver_sizes(n, kopts):
+    # (method, restart, outer_k) of the inner solver
     method = int(kopts[KO_METHOD])
     restart = int(kopts[KO_RESTART])
     if method == kr.METHOD_GMRES:
         restart = min(restart, n)
-    outer_k = int(kopts[KO_OUTER_K])
-    kiw, krw = kr.krylov_workspace(method, n, restart, outer_k, outer_k + 1,
-                                   int(kopts[KO_STORE_AV]),
-                                   kopts[KO_PREPEND] != 0.0, False, 0)
+    return method, restart, int(kopts[KO_OUTER_K])
+
+
+@kernel
+def kj_workspace_size(n, kopts):
+    """The length of :func:`kj_new`'s ``krw``, for a caller that allocates
+    it itself (see :func:`kj_new_in`)."""
+    method, restart, outer_k = _solver_sizes(n, kopts)
+    return kr.krylov_workspace_size(method, n, restart, outer_k,
+                                    outer_k + 1, int(kopts[KO_STORE_AV]))
+
+
+@kernel
+def kj_new_in(krw, n, kopts):
+    """:func:`kj_new` with ``krw`` given (uninitialised, of
+    :func:`kj_workspace_size` entries); returns ``(kiw, kj)``."""
+    method, restart, outer_k = _solver_sizes(n, kopts)
+    kiw = kr.krylov_workspace_in(krw, method, n, restart, outer_k,
+                                 outer_k + 1, int(kopts[KO_STORE_AV]),
+                                 kopts[KO_PREPEND] != 0.0, False, 0)
     cap = kiw[kr.I_OUTER_CAP]
     kj = np.zeros(NKH + cap * cap)
     kj[K_N] = n
@@ -124,7 +149,7 @@ def kj_new(n, kopts):
     kj[K_MAXITER] = maxiter
     kj[K_SHIFT] = kopts[KO_SHIFT]
     kj[K_CAP] = cap
-    return kiw, krw, kj
+    return kiw, kj
 
 
 @inline_kernel

@@ -52,7 +52,7 @@ from .funcptr import as_function
 from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
 from .jacobians import jac_capacity, jac_init, jac_size
 from . import krylov as kr
-from .krylov_jacobian import (K_NFEV, NKH, kj_new, kj_setup, kj_solve,
+from .krylov_jacobian import (K_NFEV, NKH, kj_new_in, kj_setup, kj_solve,
                               kj_update)
 
 __all__ = ["nonlin_start", "nonlin_advance", "nonlin_at", "nonlin_run",
@@ -1055,24 +1055,30 @@ def nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj):
 
 
 @kernel
-def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts):
+def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts, krw):
     """A whole Newton-Krylov solve for the compiled function at the given
     addresses in one call: driver options ``opts`` as for
     :func:`nonlin_run` (the Jacobian slots unused), the Krylov Jacobian's
-    ``kopts`` (:mod:`fastopt._kernels.krylov_jacobian`).  Returns ``(x,
-    F, iw, kiw, krw_head, kj_head)``: copies of the final iterate and
-    residual, the driver's integer state, the Jacobian's integer state and
-    the scalar heads of its real states (what the caller needs to report a
-    failure); the n-sized workspace is released before x and F are
-    copied, so that the copies do not add to the solve's peak memory."""
+    ``kopts`` (:mod:`fastopt._kernels.krylov_jacobian`), and its
+    uninitialised workspace ``krw`` of
+    :func:`~fastopt._kernels.krylov_jacobian.kj_workspace_size` entries.
+
+    The caller allocates ``krw`` with NumPy, whose large allocations ask
+    the kernel for transparent huge pages: at 10^5 unknowns lgmres's
+    workspace is above the size from which malloc maps fresh memory on
+    every call, and faulting it in 4 kB pages took a quarter of the solve.
+
+    Returns ``(rw, iw, kiw, krw_head, kj_head)``: the driver's states (x
+    and F at ``rw[OX:OX + n]`` and ``rw[OX + n:OX + 2 * n]``; copy them
+    after dropping ``krw``, so that the copies do not add to the solve's
+    peak memory), the Jacobian's integer state and the scalar heads of its
+    real states (what the caller needs to report a failure)."""
     n = x0.size
-    kiw, krw, kj = kj_new(n, kopts)
+    kiw, kj = kj_new_in(krw, n, kopts)
     iw = np.zeros(NI, np.int64)
     rw = np.zeros(NR + 5 * n)
     _start_with(iw, rw, x0, opts, True)
     nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj)
     krw_head = krw[:kr.RW_HEAD].copy()
     kj_head = kj[:NKH].copy()
-    x = rw[OX:OX + n].copy()
-    F = rw[OX + n:OX + 2 * n].copy()
-    return x, F, iw, kiw, krw_head, kj_head
+    return rw, iw, kiw, krw_head, kj_head
