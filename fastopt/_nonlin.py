@@ -78,6 +78,9 @@ _ZERO_STEP = ("Jacobian inversion yielded zero vector. This indicates a bug "
               "in the Jacobian approximation.")
 _F_TOL_DEFAULT = float(np.finfo(np.float64).eps ** (1. / 3))
 _EMPTY = np.empty(0)
+# From this many unknowns the compiled solve's work array (over 2.5 MB:
+# 20 n doubles or more) is allocated by NumPy, see nonlin_run
+_NUMPY_WORKSPACE = 2 ** 14
 _EMPTY2 = np.empty((0, 0))
 _FLOAT64 = np.dtype(np.float64)
 
@@ -749,7 +752,12 @@ def _fast(F, x0, args, key):
     addr = compiled_addresses(F, args)
     if addr is None:
         return None
-    x, fvec, iw = K.nonlin_run(addr[0], addr[1], args, x0, opts)
+    if x0.size >= _NUMPY_WORKSPACE:
+        # NumPy's allocation, for its huge pages (see nonlin_run)
+        work = np.empty(K.nonlin_workspace_size(x0.size, opts))
+    else:
+        work = _EMPTY
+    x, fvec, iw = K.nonlin_run(addr[0], addr[1], args, x0, opts, work)
     status, nit, nfev = iw[K.I_STATUS], iw[K.I_ITER], iw[K.I_NFEV]
     if status == K.BAD_F_SIZE:
         raise ValueError(f"F(x) has {int(iw[K.I_FSIZE])} entries but x has "

@@ -725,3 +725,17 @@ def test_history_sums_are_bitwise_one_pass_per_row(count):
                                out)
         m += 4
     np.testing.assert_array_equal(out, expect)
+
+
+@pytest.mark.parametrize("method", ["anderson", "broyden2"])
+def test_numpy_workspace_of_large_solves_changes_nothing(method,
+                                                         monkeypatch):
+    # from N._NUMPY_WORKSPACE unknowns the compiled solve's work array is
+    # NumPy's (huge pages); the answer must be the kernel-allocated one's
+    x0 = np.full(N._NUMPY_WORKSPACE + 3, 0.1)
+    large = N.root_nonlin(fixed_point_jit, x0, method=method)
+    monkeypatch.setattr(N, "_NUMPY_WORKSPACE", 2 ** 62)
+    small = N.root_nonlin(fixed_point_jit, x0, method=method)
+    assert large.success and large.nit == small.nit
+    np.testing.assert_array_equal(large.x, small.x)
+    np.testing.assert_array_equal(large.fun, small.fun)

@@ -957,33 +957,47 @@ def nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense):
 
 
 @kernel
-def nonlin_run(c_addr, jit_addr, args, x0, opts):
+def nonlin_workspace_size(n, opts):
+    """The length of the work array :func:`nonlin_run` needs for ``n``
+    unknowns and the options ``opts``."""
+    cap = jac_capacity(int(opts[O_KIND]), n, opts[O_MAXRANK], opts[O_M])
+    return jac_size(n) + NR + 5 * n + 2 * cap * n
+
+
+@kernel
+def nonlin_run(c_addr, jit_addr, args, x0, opts, arena):
     """A whole solve for the compiled function at the given addresses with
     a built-in Jacobian, in one call: the Jacobian state
     (:func:`fastopt._kernels.jacobians.jac_new`), the driver state
     (:func:`nonlin_start`) and :func:`nonlin_at`, options packed in
-    ``opts`` (``O_*`` slots, length ``NO``).  Returns ``(x, F, iw)``:
-    copies of the final iterate and residual and the integer state
-    (status, nit, nfev); nothing more, since each returned array costs a
-    boxing on the way to Python."""
+    ``opts`` (``O_*`` slots, length ``NO``).  ``arena`` is the work array
+    (uninitialised, :func:`nonlin_workspace_size` entries), or an empty
+    array for the kernel to allocate it.  Returns ``(x, F, iw)``: copies
+    of the final iterate and residual and the integer state (status, nit,
+    nfev); nothing more, since each returned array costs a boxing on the
+    way to Python."""
     n = x0.size
     kind = int(opts[O_KIND])
     # The Jacobian's state, the driver's vectors and the history in one
-    # allocation, not three: glibc's malloc returns a freed block to the
+    # block, not three: glibc's malloc returns a freed block to the
     # system when it exceeds twice the largest block freed before, and
     # three blocks of (5 + 5 + 2 M) n doubles do (for Anderson's M = 5), so
     # every later solve page-faulted on fresh memory again -- at n = 10**5
     # about 4,000 faults, half the time of a short solve.  One block is
-    # reused from the heap.
+    # reused from the heap, up to the ~32 MB above which malloc maps every
+    # block afresh; the caller passes larger ones, allocated by NumPy, which
+    # asks for transparent huge pages.
+    total = nonlin_workspace_size(n, opts)
+    if arena.size < total:
+        arena = np.empty(total)
     njr = jac_size(n)
     nrw = NR + 5 * n
     cap = jac_capacity(kind, n, opts[O_MAXRANK], opts[O_M])
-    arena = np.empty(njr + nrw + 2 * cap * n)
     jr = arena[:njr]
     rw = arena[njr:njr + nrw]
     for i in range(njr + nrw):
         arena[i] = 0.0
-    hist = arena[njr + nrw:].reshape((2 * cap, n))
+    hist = arena[njr + nrw:total].reshape((2 * cap, n))
     dense = jac_init(jr, kind, n, opts[O_ALPHA], int(opts[O_RED]),
                      opts[O_MAXRANK], opts[O_TORETAIN], opts[O_W0],
                      opts[O_M], opts[O_ALPHAMAX])
