@@ -31,7 +31,8 @@ import numpy as np
 
 
 from ._jit import inline_kernel, kernel
-from .reductions import LONG_VECTOR, long_dot
+from .reductions import (INF_BITS, LONG_VECTOR, abs_max_bits, long_dot,
+                         long_dots4)
 
 # The per-iteration pieces are inline_kernels, inlined into the driver at
 # numba-IR level: a call between separately compiled kernels costs ~100 ns
@@ -230,10 +231,21 @@ def _slot(jr, k):
 
 @inline_kernel
 def _hist_dots(jr, hist, which, v, count):
-    # out[k] = hist[2 slot(k) + which] . v for k < count
+    # out[k] = hist[2 slot(k) + which] . v for k < count; long vectors four
+    # rows per pass over v (long_dots4; the sums are long_dot's to
+    # rounding, not bitwise)
     out = np.empty(count)
-    for k in range(count):
-        out[k] = _dot(hist[2 * _slot(jr, k) + which], v)
+    k = 0
+    if v.size >= LONG_VECTOR:
+        while k + 4 <= count:
+            out[k], out[k + 1], out[k + 2], out[k + 3] = long_dots4(
+                v, hist[2 * _slot(jr, k) + which],
+                hist[2 * _slot(jr, k + 1) + which],
+                hist[2 * _slot(jr, k + 2) + which],
+                hist[2 * _slot(jr, k + 3) + which])
+            k += 4
+    for j in range(k, count):
+        out[j] = _dot(hist[2 * _slot(jr, j) + which], v)
     return out
 
 
@@ -472,12 +484,9 @@ def jac_solve(jr, hist, dense, f, out):
             _gemv(dense, f, False, out)
         else:
             _lowrank_matvec(jr, hist, f, out, False)
-        finite = True
-        for i in range(n):
-            if not np.isfinite(out[i]):
-                finite = False
-                break
-        if not finite:
+        # (a vectorised finiteness test: a loop that stops at the first
+        # non-finite entry is scalar, 0.1 ms at 10^5 entries)
+        if abs_max_bits(out) >= INF_BITS:
             jac_setup(jr, hist, dense, jr[o:o + n].copy(),
                       jr[o + n:o + 2 * n].copy())
             _lowrank_matvec(jr, hist, f, out, False)

@@ -48,6 +48,7 @@ from numba.extending import intrinsic
 
 from ._jit import inline_kernel, kernel
 from .jacobians import _dot
+from .reductions import INF_BITS, abs_max_bits
 from .funcptr import as_function
 from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
 from .jacobians import jac_capacity, jac_init, jac_size
@@ -312,30 +313,17 @@ def _float_from_bits(typingctx, bits):
     return types.float64(bits), codegen
 
 
-# |x| of a float64 as bits: the sign bit cleared; the patterns of the
-# non-negative doubles are ordered as the numbers, inf's is above every
-# finite one's and nan's above inf's
-_ABS_BITS = 0x7FFFFFFFFFFFFFFF
-_INF_BITS = 0x7FF0000000000000
-
-
 @inline_kernel
 def _tol_norm(v, kind):
     if kind != NORM_MAX:
         return _norm2(v)
-    # The max-norm and the finiteness test in one pass over the bit
-    # patterns: an integer max vectorises without fastmath (a float max
-    # with nan semantics does not), and it is exact in any order.
-    bits = v.view(np.int64)
-    m = 0
-    for i in range(bits.size):
-        b = bits[i] & _ABS_BITS
-        if b > m:
-            m = b
-    if m < _INF_BITS:
+    # the max-norm and the finiteness test in one pass over the bit
+    # patterns (see abs_max_bits)
+    m = abs_max_bits(v)
+    if m < INF_BITS:
         return _float_from_bits(m)
     # non-finite entries: nan wins (as numpy's max), else inf
-    if m > _INF_BITS:
+    if m > INF_BITS:
         return np.nan
     return np.inf
 
