@@ -942,10 +942,13 @@ def nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense):
     # F gets a copy of each point (it may overwrite its argument), always
     # in the same buffer: one allocation per solve, not per evaluation
     point = np.empty(n)
+    # (the requested point through a borrowed alias: a view of rw itself
+    # would cost an atomic reference-count update per evaluation)
+    brw = borrowed(rw)
     while True:
         action = nonlin_advance(iw, rw, f, jr, hist, dense)
         if action == EVALUATE_F:
-            _copy(point, rw[OX + 3 * n:OX + 4 * n])
+            _copy(point, brw[OX + 3 * n:OX + 4 * n])
             f, ok = _evaluate(fun, args, point, iw, n)
             if not ok:
                 break
