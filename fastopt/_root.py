@@ -150,8 +150,10 @@ _RUNNERS = {}
 def _runner(method):
     if method == "hybr":
         from ._hybr import run_hybr as run
-    else:
+    elif method == "lm":
         from ._lm import run_lm as run
+    else:
+        from ._nonlin import root_nonlin as run
     _RUNNERS[method] = run
     return run
 
@@ -318,8 +320,7 @@ def _df_sane(fun, x0, args, jac, tol, callback, method, options):
 
 def _nonlin(fun, x0, args, jac, tol, callback, method, options):
     # root_nonlin maps tol, unpacks jac=True and gives root's warnings.
-    from ._nonlin import root_nonlin
-
+    root_nonlin = _RUNNERS.get("nonlin") or _runner("nonlin")
     return root_nonlin(fun, x0, args=args, jac=jac, callback=callback,
                        method=method.lower(), tol=tol, **options)
 
