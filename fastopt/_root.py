@@ -152,6 +152,8 @@ def _runner(method):
         from ._hybr import run_hybr as run
     elif method == "lm":
         from ._lm import run_lm as run
+    elif method == "df-sane":
+        from ._dfsane import root_df_sane as run
     else:
         from ._nonlin import root_nonlin as run
     _RUNNERS[method] = run
@@ -308,8 +310,7 @@ def _minpack(solver):
 
 
 def _df_sane(fun, x0, args, jac, tol, callback, method, options):
-    from ._dfsane import root_df_sane
-
+    root_df_sane = _RUNNERS.get("df-sane") or _runner("df-sane")
     if jac is not None:
         warnings.warn(f"Method {method} does not use the jacobian (jac).",
                       RuntimeWarning, stacklevel=3)
