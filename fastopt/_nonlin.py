@@ -757,13 +757,12 @@ def _fast(F, x0, args, key):
         work = np.empty(K.nonlin_workspace_size(x0.size, opts))
     else:
         work = _EMPTY
-    x, fvec, iw = K.nonlin_run(addr[0], addr[1], args, x0, opts, work)
-    status, nit, nfev = iw[K.I_STATUS], iw[K.I_ITER], iw[K.I_NFEV]
+    x, fvec, status, nit, nfev, fsize = K.nonlin_run(addr[0], addr[1], args,
+                                                     x0, opts, work)
     if status == K.BAD_F_SIZE:
-        raise ValueError(f"F(x) has {int(iw[K.I_FSIZE])} entries but x has "
-                         f"{x0.size}: the nonlin solvers need square "
-                         "systems")
-    return x, fvec, int(status), int(nit), int(nfev)
+        raise ValueError(f"F(x) has {fsize} entries but x has {x0.size}: "
+                         "the nonlin solvers need square systems")
+    return x, fvec, status, nit, nfev
 
 
 _KOPTS = {}

@@ -975,10 +975,11 @@ def nonlin_run(c_addr, jit_addr, args, x0, opts, arena):
     (:func:`nonlin_start`) and :func:`nonlin_at`, options packed in
     ``opts`` (``O_*`` slots, length ``NO``).  ``arena`` is the work array
     (uninitialised, :func:`nonlin_workspace_size` entries), or an empty
-    array for the kernel to allocate it.  Returns ``(x, F, iw)``: copies
-    of the final iterate and residual and the integer state (status, nit,
-    nfev); nothing more, since each returned array costs a boxing on the
-    way to Python."""
+    array for the kernel to allocate it.  Returns ``(x, F, status, nit,
+    nfev, fsize)``: copies of the final iterate and residual and the
+    integers the caller reports (``fsize`` the size of a residual of the
+    wrong size, for status BAD_F_SIZE); nothing more, since each returned
+    array costs a boxing on the way to Python."""
     n = x0.size
     kind = int(opts[O_KIND])
     # The Jacobian's state, the driver's vectors and the history in one
@@ -1009,7 +1010,7 @@ def nonlin_run(c_addr, jit_addr, args, x0, opts, arena):
     nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense)
     x = rw[OX:OX + n].copy()
     F = rw[OX + n:OX + 2 * n].copy()
-    return x, F, iw
+    return x, F, iw[I_STATUS], iw[I_ITER], iw[I_NFEV], iw[I_FSIZE]
 
 
 @kernel
