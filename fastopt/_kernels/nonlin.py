@@ -162,6 +162,9 @@ R_NX = 40
 R_NDX = 41
 R_TOL = 42
 R_PPLUS = 43
+R_TMPNRM = 44     # ||Ft||_2 of the stored line-search residual
+R_TMPFIN = 45     # 1 if that residual is finite
+R_KNOWN = 46      # 1 if F is the stored residual: its norm is known
 NR = 48
 OX = NR           # x, F, dx, xe (evaluation point), Ft (line-search F)
 
@@ -692,6 +695,8 @@ def nonlin_advance(iw, rw, f, jr, hist, dense):
             fn = rw[R_FNORM]
             rw[R_TMPPHI] = fn * fn
             _copy(Ft, F)
+            rw[R_TMPNRM] = fn
+            rw[R_TMPFIN] = 1.0
             rw[R_SNORM] = _norm2(x) / ndx
             iw[I_LSFAIL] = 0
             rw[R_PHI0] = rw[R_TMPPHI]
@@ -707,15 +712,14 @@ def nonlin_advance(iw, rw, f, jr, hist, dense):
                     return EVALUATE_F
         elif phase == P_PHI_EVAL:
             iw[I_NFEV] += 1
-            finite, p = _finite_norm2(f)
-            if finite:
-                p = p * p
-            else:
-                p = np.inf
+            finite, nrm = _finite_norm2(f)
+            p = nrm * nrm if finite else np.inf
             if iw[I_STORE] != 0:
                 rw[R_TMPS] = rw[R_PHIS]
                 rw[R_TMPPHI] = p
                 _copy(Ft, f)
+                rw[R_TMPNRM] = nrm
+                rw[R_TMPFIN] = 1.0 if finite else 0.0
             rw[R_PHIVAL] = p
             iw[I_PHASE] = iw[I_NEXT]
         elif phase == P_FULL:
@@ -846,6 +850,7 @@ def nonlin_advance(iw, rw, f, jr, hist, dense):
                     for i in range(n):
                         x[i] = x[i] + s * dx[i]
                 _copy(F, Ft)
+                rw[R_KNOWN] = 1.0
                 iw[I_PHASE] = P_ACCEPT
             else:
                 if not ready:
@@ -860,7 +865,14 @@ def nonlin_advance(iw, rw, f, jr, hist, dense):
             _copy(F, f)
             iw[I_PHASE] = P_ACCEPT
         elif phase == P_ACCEPT:
-            finite, nrm = _finite_norm2(F)
+            if rw[R_KNOWN] != 0.0:
+                # F is the stored line-search residual, whose norm was
+                # computed when it was evaluated (bitwise the same)
+                rw[R_KNOWN] = 0.0
+                finite = rw[R_TMPFIN] != 0.0
+                nrm = rw[R_TMPNRM]
+            else:
+                finite, nrm = _finite_norm2(F)
             if not finite:
                 iw[I_STATUS] = NONFINITE_F
                 break
