@@ -11,6 +11,7 @@ does.  (SciPy's ``root`` reports one more: its shape check calls ``fun``
 once before MINPACK starts; fastopt checks the shape on the first
 iteration call instead.)
 """
+import sys
 import weakref
 
 import numpy as np
@@ -34,7 +35,6 @@ HYBR_MESSAGES = {
     6: "A function or Jacobian value was not finite (inf or nan).",
 }
 
-_NO_F = np.empty(0)
 _FLOAT64 = np.dtype(np.float64)
 _EPS = float(np.finfo(np.float64).eps)
 _NDARRAY = np.ndarray
@@ -147,44 +147,42 @@ _ENTRY = []
 
 
 def _entries():
-    # Compiled entries (see hybrd.entry_point) of the three kernels the
-    # Python driver calls, each for the one signature it uses: numba's
+    # Compiled entries (see hybrd.entry_point) of the kernels the Python
+    # driver calls, each for the one signature it uses: numba's
     # argument-type dispatch would cost more than the call itself.  The
-    # driver passes exactly these types (int64/float64 C vectors, a float64
-    # vector of any stride for the value, Python scalars).
+    # driver passes exactly these types (the state's address, float64 C
+    # vectors, a float64 vector of any stride for the value, a C float64
+    # matrix for the Jacobian, Python scalars).
     if not _ENTRY:
-        vector = types.Array(types.float64, 1, "C")
-        ivector = types.Array(types.int64, 1, "C")
-        init = K.hybr_init.compile(
-            (ivector, vector, vector, types.float64, types.int64,
-             types.int64, types.int64, types.float64, types.float64,
-             types.int64, vector, types.boolean, types.boolean,
-             types.boolean))
-        packed = K.hybr_packed.compile((ivector, vector))
-        if not (callable(init) and callable(packed)):  # pragma: no cover
-            init, packed = K.hybr_init, K.hybr_packed  # numba changed
-        _ENTRY.extend((init, K.entry_point(K.hybr_step), packed))
+        packed = K.hybr_packed_at.compile(
+            (types.int64, types.Array(types.float64, 1, "C")))
+        if not callable(packed):  # pragma: no cover - numba changed
+            packed = K.hybr_packed_at
+        # one slice assignment: threads racing here store the same entries
+        _ENTRY[:] = (K.entry_point(K.hybr_init_at),
+                     K.entry_point(K.hybr_step_at),
+                     K.entry_point(K.hybr_jac_at), packed,
+                     K.entry_point(K.array_address))
     return _ENTRY
 
 
-# (n, nblock) -> work spaces of the Python driver free for reuse (see
-# _workspace); only small ones, whose allocation is a visible part of a
-# solve, are kept.
+# n -> work spaces of the Python driver free for reuse (see _workspace);
+# only small ones, whose allocation is a visible part of a solve, are kept.
 _WORKSPACES = {}
 _MAX_WORKSPACE = 4096     # float64 entries
 _MAX_WORKSPACE_KEYS = 32
 
 
-def _workspace(n, nblock):
-    """``(state, iw, rw, xe, points, values)`` for the Python driver: one
-    zeroed float64 array (iw as int64 bit patterns, then rw; the
-    per-evaluation entry, hybr_step, then converts two arrays, not three)
-    and the views of it that the driver uses.  A space released by
+def _workspace(n):
+    """``(state, address, iw, rw, xe)`` for the Python driver: one zeroed
+    float64 array (iw as int64 bit patterns, then rw), its address (the
+    kernels take the state as that integer, see hybrd.hybr_init_at) and
+    the views of it that the driver uses.  A space released by
     :func:`_release` is reused (zeroed again) instead of building new
     arrays and views: about a microsecond, a tenth of a small solve's
     fixed cost.  ``pop`` takes a space atomically, so a nested or
     concurrent solve never shares one."""
-    free = _WORKSPACES.get((n, nblock))
+    free = _WORKSPACES.get(n)
     if free:
         try:
             space = free.pop()
@@ -194,89 +192,109 @@ def _workspace(n, nblock):
             space[0].fill(0.0)
             return space
     state = np.zeros(K.IW_SIZE + K.NSCALAR + 9 * n + n * n
-                     + (n * (n + 1)) // 2 + 2 * nblock * n)
+                     + (n * (n + 1)) // 2)
     iw = state[:K.IW_SIZE].view(np.int64)
     rw = state[K.IW_SIZE:]
     oe = K.NSCALAR + 8 * n
-    ob = rw.size - 2 * nblock * n
-    points = [rw[ob + k * n:ob + (k + 1) * n] for k in range(nblock)]
-    values = rw[ob + nblock * n:].reshape(nblock, n)
-    return state, iw, rw, rw[oe:oe + n], points, values
+    address = (_ENTRY or _entries())[4](state)
+    return state, address, iw, rw, rw[oe:oe + n]
 
 
-def _release(space, n, nblock):
+def _local_refcount():
+    # sys.getrefcount of an array held by one local variable only (it
+    # depends on the Python version), for the drivers' test whether the
+    # user's function kept a reference to its argument.
+    probe = np.empty(0)
+    return sys.getrefcount(probe)
+
+
+_UNSHARED = _local_refcount()
+
+
+def _release(space, n):
     # A finished solve's work space, for _workspace to reuse (nothing the
-    # caller gets refers to it: hybr_packed copies the results out).  A
+    # caller gets refers to it: hybr_packed_at copies the results out).  A
     # solve that raised does not come here: its space is dropped.
     if space[0].size > _MAX_WORKSPACE:
         return
-    free = _WORKSPACES.get((n, nblock))
+    free = _WORKSPACES.get(n)
     if free is None:
         if len(_WORKSPACES) >= _MAX_WORKSPACE_KEYS:
             _WORKSPACES.clear()
-        free = _WORKSPACES.setdefault((n, nblock), [])
+        free = _WORKSPACES.setdefault(n, [])
     if len(free) < 2:
         free.append(space)
 
 
 def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
-                  mode, diag, use_jac, col_deriv, default_eps=False):
+                  mode, diag, use_jac, col_deriv, out, default_eps=False):
+    # The reverse-communication loop.  The finite-difference points come
+    # one per EVALUATE_F (no block mode): each costs one call of the step
+    # kernel, less than copying a point and storing its value from Python.
     n = x0.size
-    block = not use_jac and n > 1
-    nblock = max(min(ml + mu + 1, n), 1) if block else 0
-    space = _workspace(n, nblock)
-    state, iw, rw, xe, points, block_values = space
-    init, advance, packed = _ENTRY or _entries()
-    action = init(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
-                  diag, use_jac, col_deriv, block)
+    space = _workspace(n)
+    state, address, iw, rw, xe = space
+    init, step, jac_step, packed, array_address = _ENTRY or _entries()
+    # The function gets `point`, which the kernels refill with each point
+    # to evaluate, unless the function kept a reference to it: then it
+    # keeps its values and the next call gets a new array.
+    unshared = _UNSHARED
+    getrefcount = sys.getrefcount
+    point = np.empty(n)
+    # The entry takes int64s: a larger maxfev is never reached (and a
+    # negative one is improper input either way), bandwidths of n or more
+    # mean a dense Jacobian just as n does.
+    maxfev = min(max(maxfev, -1), _INT64_MAX)
+    action = init(address, point, x0, xtol, maxfev, min(ml, n), min(mu, n),
+                  epsfcn, factor, mode, diag, use_jac, col_deriv)
     EVALUATE_F = K.EVALUATE_F
-    EVALUATE_BLOCK = K.EVALUATE_BLOCK
-    ndarray = _NDARRAY
+    EVALUATE_JAC = K.EVALUATE_JAC
     F64 = _FLOAT64
     if action == EVALUATE_F:
         # the first value: full checks (and SciPy's float32 default step)
-        value = fun(xe.copy(), *args)
-        f = _as_f(value, n, fun, True)
+        value = fun(point, *args)
+        if getrefcount(point) != unshared:
+            point = np.empty(n)
+            iw[K.I_POINT] = array_address(point)
+        if (value.__class__ is _NDARRAY and value.dtype is F64
+                and value.ndim == 1 and value.shape[0] == n):
+            f = value   # (the step entry takes any stride)
+        else:
+            f = _as_f(value, n, fun, True)
         if default_eps:
             eps = _output_eps(value)
             if eps is not None and eps != epsfcn:
                 # float32 output: SciPy's larger default step
                 rw[K.R_EPSFCN] = eps
                 rw[K.R_EPS] = np.sqrt(max(eps, K.EPSMCH))
-        action = advance(state, f)
+        action = step(address, f)
     first_j = True
-    shape = (n,)
-    copy = xe.copy
     while action:
-        if action == EVALUATE_F:
-            value = fun(copy(), *args) if args else fun(copy())
+        while action == EVALUATE_F:
+            value = fun(point, *args) if args else fun(point)
+            if getrefcount(point) != unshared:
+                # kept (or returned, or viewed by the value): the kernel
+                # must not overwrite it
+                point = np.empty(n)
+                iw[K.I_POINT] = array_address(point)
             # The entry takes exactly a float64 vector (any stride; -1
             # if its size is not n); anything else goes through _as_f.
             try:
                 if value.dtype is F64 and value.ndim == 1:
-                    action = advance(state, value)
+                    action = step(address, value)
                     if action >= 0:
                         continue
             except (AttributeError, TypeError):
                 pass   # not an ndarray
-            action = advance(state, _as_f(value, n, fun, False))
-        elif action == EVALUATE_BLOCK:
-            # every point of a finite-difference Jacobian, then one call
-            k = 0
-            for point in points:
-                value = fun(point.copy(), *args)
-                if not (value.__class__ is ndarray and value.dtype is F64
-                        and value.shape == shape):
-                    value = _as_f(value, n, fun, False)
-                block_values[k] = value
-                k += 1
-            action = advance(state, _NO_F)
-        else:
+            action = step(address, _as_f(value, n, fun, False))
+        if action == EVALUATE_JAC:
             J = _as_jac(jac(xe.copy(), *args), n, jac, first_j, col_deriv)
             first_j = False
-            action = K.hybr_advance(iw, rw, _NO_F, J)
-    result = packed(iw, rw)
-    _release(space, n, nblock)
+            action = jac_step(address, J)
+        elif action:   # pragma: no cover - the kernels return no other
+            raise RuntimeError(f"hybr: unexpected kernel action {action}")
+    result = packed(address, out)
+    _release(space, n)
     return result
 
 
@@ -384,6 +402,11 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
             small_ints = False   # not int64s: no memoised entry point
     xtol = float(xtol)
     factor = float(factor)
+    # the packed result (see hybrd.hybrd_at), filled by the kernels
+    n = x0.size
+    p = 2 * n + n * n
+    q = p + (n * (n + 1)) // 2
+    out = np.empty(q + n)
     packed = None
     if compiled_kind(fun):
         # the compiled driver, when the functions compile for these types
@@ -394,20 +417,19 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
             packed = call_kernel(
                 K.hybrd_at, _kernel_key(args, maxfev, small_ints),
                 (faddr[0], faddr[1], args, x0, xtol, maxfev, ml, mu, epsfcn,
-                 factor, mode, diag_arr))
+                 factor, mode, diag_arr, out))
         elif compiled_kind(jac):
             jaddr = compiled_addresses(jac, args, matrix=True)
             if jaddr is not None:
                 packed = call_kernel(
                     K.hybrj_at, _kernel_key(args, maxfev, small_ints),
                     (faddr[0], faddr[1], jaddr[0], jaddr[1], args, x0, xtol,
-                     maxfev, factor, mode, diag_arr, bool(col_deriv)))
+                     maxfev, factor, mode, diag_arr, bool(col_deriv), out))
     if packed is None:
         packed = _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu,
                                epsfcn, factor, mode, diag_arr, use_jac,
-                               bool(col_deriv), default_eps=eps is None)
-    out, fnorm0, fnorm, status, nfev, njev, shape0, shape1 = packed
-    n = x0.size
+                               bool(col_deriv), out, default_eps=eps is None)
+    fnorm0, fnorm, status, nfev, njev, shape0, shape1 = packed
     if status >= K.STATUS_BAD_F_SIZE:
         if status == K.STATUS_BAD_F_SIZE:
             raise _shape_error("func", fun, (n,), (shape0,))
@@ -415,8 +437,6 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
             raise _changed_size()
         if status == K.STATUS_BAD_JAC_SHAPE:
             raise _shape_error("fprime", jac, (n, n), (shape0, shape1))
-    p = 2 * n + n * n
-    q = p + (n * (n + 1)) // 2
     return (out[:n], out[n:2 * n], out[2 * n:p].reshape(n, n), out[p:q],
             out[q:q + n], status, nfev, njev, fnorm0, fnorm, maxfev)
 

@@ -4,12 +4,12 @@ and ``leastsq`` contract; private driver around :mod:`._kernels.lmdif`.
 Two drivers run the same reverse-communication kernel:
 
 * a Python loop (any callable), which calls ``fun(x, *args)`` between
-  :func:`~._kernels.lmdif.lm_advance` steps (the whole state is two work
-  arrays, so a step is a cheap call; a value that is already a
-  C-contiguous float64 vector of the right size is passed on as it is;
-  a forward-difference Jacobian is one EVALUATE_BLOCK step, its n values
-  written into the rows of one buffer reused across Jacobians; the kernel
-  entry points are memoised, see :func:`fastopt._hybr.call_kernel`);
+  :func:`~._kernels.lmdif.lm_step_at` steps: the whole state is one work
+  array, passed as its address, so a step is a cheap call of a compiled
+  entry point; a float64 vector value is passed on as it is; the
+  forward-difference points come one per step; the function gets one
+  point array that the kernel refills, replaced by a new one whenever the
+  function kept a reference to it (no copy per call);
 * a compiled loop (:func:`~._kernels.lmdif.lm_solve_at`) when ``fun`` (and
   ``jac``, if given) are ``@njit`` dispatchers that compile for ``args``.
 
@@ -19,13 +19,16 @@ first evaluation.  (``root(method='lm')`` reports two more: it counts real
 calls, and SciPy evaluates ``x0`` once more for a shape check and the
 final ``x`` once more after MINPACK returns.)
 """
+import sys
+
 import numpy as np
 from numba import types
 
 from ._compiled_fun import compiled_addresses
-from ._hybr import (_addresses, _kernel_key, call_kernel, compiled_kind,
-                    kernel_vector)
+from ._hybr import (_INT64_MAX, _UNSHARED, _addresses, _kernel_key,
+                    call_kernel, compiled_kind, kernel_vector)
 from ._kernels import lmdif as _lm
+from ._kernels.hybrd import array_address, entry_point
 
 __all__ = ["solve_lm", "run_lm", "MESSAGES"]
 
@@ -56,24 +59,68 @@ _F64 = np.dtype(np.float64)
 _NO_DIAG = np.empty(0)
 
 
-_ADVANCE = []
+_ENTRY = []
 
 
-def _advance():
-    # lm_advance's compiled entry point for the one signature the Python
-    # driver uses (float64, int64 and float64 C-contiguous vectors; every
-    # ``values`` it passes is one), called directly: numba's dispatcher
-    # would otherwise resolve the argument types on every step.  The
-    # dispatcher itself if that is not possible.
-    if not _ADVANCE:
-        vector = types.Array(types.float64, 1, "C")
+def _entries():
+    # Compiled entries of the kernels the Python driver calls, each for the
+    # one signature it uses (see fastopt._kernels.hybrd.entry_point): the
+    # driver passes exactly those types (the state's address, float64 C
+    # vectors, a float64 vector of any stride for the values, Python
+    # scalars).
+    if not _ENTRY:
+        packed = _lm.lm_packed_at.compile((types.int64,))
+        if not callable(packed):  # pragma: no cover - numba changed
+            packed = _lm.lm_packed_at
+        # one slice assignment: threads racing here store the same entries
+        _ENTRY[:] = (entry_point(_lm.lm_init_at),
+                     entry_point(_lm.lm_step_at), packed,
+                     entry_point(array_address))
+    return _ENTRY
+
+
+# (n, m) -> work spaces of the Python driver free for reuse: only small
+# ones, whose allocation is a visible part of a solve, are kept.
+_WORKSPACES = {}
+_MAX_WORKSPACE = 4096     # float64 entries
+_MAX_WORKSPACE_KEYS = 32
+
+
+def _workspace(n, m):
+    """``(state, address, iw, xe)``: one zeroed float64 array holding the
+    driver's state (see lmdif.lm_init_at), its address (which the kernels
+    take instead of the array), the int64 view of its integer part and
+    the view of the point ``O_XE``.  A space released by :func:`_release`
+    is reused (zeroed again); ``pop`` takes it atomically, so a nested or
+    concurrent solve never shares one."""
+    free = _WORKSPACES.get((n, m))
+    if free:
         try:
-            entry = _lm.lm_advance.compile(
-                (vector, types.Array(types.int64, 1, "C"), vector))
-        except Exception:  # pragma: no cover - numba internals changed
-            entry = None
-        _ADVANCE.append(entry if callable(entry) else _lm.lm_advance)
-    return _ADVANCE[0]
+            space = free.pop()
+        except IndexError:   # taken by another thread meanwhile
+            pass
+        else:
+            space[0].fill(0.0)
+            return space
+    state = np.zeros(_lm.lm_state_size(n, m))
+    iw = state[:_lm.N_IW + n].view(np.int64)
+    start = _lm.N_IW + n + _lm.lm_offsets(n, m)[_lm.O_XE]
+    address = (_ENTRY or _entries())[3](state)
+    return state, address, iw, state[start:start + n]
+
+
+def _release(space, n, m):
+    # A finished solve's work space, for _workspace to reuse (lm_packed_at
+    # copies the results out).  A solve that raised does not come here.
+    if space[0].size > _MAX_WORKSPACE:
+        return
+    free = _WORKSPACES.get((n, m))
+    if free is None:
+        if len(_WORKSPACES) >= _MAX_WORKSPACE_KEYS:
+            _WORKSPACES.clear()
+        free = _WORKSPACES.setdefault((n, m), [])
+    if len(free) < 2:
+        free.append(space)
 
 
 def _as_vector(value):
@@ -105,16 +152,6 @@ def _jac_values(J, m, n, col_deriv):
                         f"output shape of the 'jac' argument. Shape should "
                         f"be {shape} but it is {J.shape}.")
     return np.ascontiguousarray(J).ravel()
-
-
-def _block_row(value, m):
-    # One function value at a forward-difference point that is not an (m,)
-    # float64 array: as a vector through _as_vector, which raises the
-    # usual conversion errors, and then of the right size.
-    row = _as_vector(value)
-    if row.size != m:
-        raise ValueError(_CHANGED)
-    return row
 
 
 def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
@@ -151,64 +188,72 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
                 (addr[0], addr[1], jaddr[0], jaddr[1], args, x0) + options),
                 n)
 
-    # Python driver.
-    values = fun(x0.copy(), *args)
+    return _unpack(_solve_python(fun, x0, args, jac, col_deriv, options), n)
+
+
+def _solve_python(fun, x0, args, jac, col_deriv, options):
+    # The reverse-communication loop.  The function gets `point`, which the
+    # kernels refill with each point to evaluate (the forward-difference
+    # points too, one per EVALUATE_F), unless the function kept a
+    # reference to it: then it keeps its values and the next call gets a
+    # new array.
+    n = x0.size
+    init, step, packed, array_address = _ENTRY or _entries()
+    unshared = _UNSHARED
+    getrefcount = sys.getrefcount
+    point = x0.copy()
+    values = fun(point, *args)
     if not (values.__class__ is np.ndarray and values.dtype is _F64
-            and values.ndim == 1 and values.strides == (8,)):
+            and values.ndim == 1):
         values = _as_vector(values)
     m = values.size
     if m < n:
         raise _improper(n, m)
-    rw, iw = call_kernel(_lm.lm_start, _kernel_key((), maxiter),
-                         (x0, m) + options)
-    o = _lm.lm_offsets(n, m)
-    start = o[_lm.O_XE]
-    xe = rw[start:start + n]
-    start = o[_lm.O_XB]
-    # the rows of the (n, n) block of points (slices: cheaper than
-    # iterating over a reshaped view)
-    points = () if use_jac else [rw[start + k * n:start + (k + 1) * n]
-                                 for k in range(n)]
-    advance = _advance()
+    space = _workspace(n, m)
+    state, address, iw, xe = space
+    if getrefcount(point) != unshared:
+        point = np.empty(n)
+    use_jac, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor, diag = \
+        options
+    # the entry takes an int64: a larger maxfev is never reached (and a
+    # negative one is improper input either way)
+    maxfev = min(max(maxfev, -1), _INT64_MAX)
+    init(address, point, x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
+         epsfcn, factor, diag)
+    # values = f(x0) on the first call
+    action = step(address, values)
     EVALUATE_F = _lm.EVALUATE_F
-    EVALUATE_BLOCK = _lm.EVALUATE_BLOCK
     EVALUATE_JAC = _lm.EVALUATE_JAC
-    ndarray = np.ndarray
     F64 = _F64
-    shape = (m,)
-    STRIDE = (8,)
-    block = np.empty(0 if use_jac else n * m)
-    block_rows = block.reshape(-1, m) if m else block
-    # values = f(x0) on the first call.
-    while True:
-        action = advance(rw, iw, values)
-        if action == EVALUATE_F:
-            values = fun(xe.copy(), *args) if args else fun(xe.copy())
-            # (an (m,) float64 array with strides (8,) is C-contiguous)
-            if not (values.__class__ is ndarray and values.dtype is F64
-                    and values.shape == shape and values.strides == STRIDE):
-                values = _as_vector(values)
-                if values.size != m:
-                    raise ValueError(_CHANGED)
-        elif action == EVALUATE_BLOCK:
-            # All n forward-difference points in one go: one kernel call
-            # per Jacobian.  The values go straight into the rows of one
-            # reused buffer (the kernel copies them out), cheaper than
-            # stacking a list of them into a new array.
-            k = 0
-            for p in points:
-                row = fun(p.copy(), *args) if args else fun(p.copy())
-                if not (row.__class__ is ndarray and row.dtype is F64
-                        and row.shape == shape):
-                    row = _block_row(row, m)
-                block_rows[k] = row
-                k += 1
-            values = block
-        elif action == EVALUATE_JAC:
-            values = _jac_values(jac(xe.copy(), *args), m, n, col_deriv)
-        else:
-            break
-    return _unpack(call_kernel(_lm.lm_packed, (), (rw, iw)), n)
+    while action:
+        while action == EVALUATE_F:
+            value = fun(point, *args) if args else fun(point)
+            if getrefcount(point) != unshared:
+                # kept (or returned, or viewed by the value): the kernel
+                # must not overwrite it
+                point = np.empty(n)
+                iw[_lm.I_POINT] = array_address(point)
+            # The entry takes exactly a float64 vector (any stride; -1 if
+            # its size is not m); anything else goes through _as_vector.
+            try:
+                if value.dtype is F64 and value.ndim == 1:
+                    action = step(address, value)
+                    if action >= 0:
+                        continue
+            except (AttributeError, TypeError):
+                pass   # not an ndarray
+            value = _as_vector(value)
+            if value.size != m:
+                raise ValueError(_CHANGED)
+            action = step(address, value)
+        if action == EVALUATE_JAC:
+            action = step(address, _jac_values(jac(xe.copy(), *args), m, n,
+                                               col_deriv))
+        elif action:   # pragma: no cover - the kernels return no other
+            raise RuntimeError(f"lm: unexpected kernel action {action}")
+    result = packed(address)
+    _release(space, n, m)
+    return result
 
 
 def solve_lm(fun, x0, args=(), jac=None, col_deriv=0, xtol=1.49012e-08,

@@ -769,7 +769,7 @@ def test_reused_work_spaces_do_not_leak_between_solves():
     first = solve_hybr(rosenbrock, x0)
     kept = {key: np.copy(first[key]) for key in ("x", "fun", "fjac", "r",
                                                  "qtf")}
-    assert _hybr._WORKSPACES.get((2, 2))
+    assert _hybr._WORKSPACES.get(2)
     # another solve of the same size, and one that fails half way, reuse
     # the space; the first results stay as they were
     other = solve_hybr(rosenbrock, 3.0 * x0)
@@ -793,3 +793,88 @@ def test_reused_work_spaces_do_not_leak_between_solves():
                           -10, -10, np.finfo(float).eps, 100, None)
     assert repeat["nfev"] == raw[1]["nfev"]
     assert_allclose(repeat["x"], raw[0], rtol=1e-12)
+
+
+def _point_user(base, behaviour, seen, kept):
+    # `base` wrapped in a function that records a copy of every point it
+    # gets and then keeps, overwrites or returns its argument (or a view
+    # of it) as `behaviour` says.
+    def f(x):
+        seen.append(x.copy())
+        value = base(x)
+        if behaviour == "keep":
+            kept.append(x)
+        elif behaviour == "keep_every_other" and len(seen) % 2:
+            kept.append(x)
+        elif behaviour == "overwrite":
+            x[:] = np.nan
+        elif behaviour == "return_argument":
+            # the value computed into the argument itself
+            x[:] = value
+            kept.append(x)
+            return x
+        elif behaviour == "return_view":
+            x[:] = value
+            return x[:]
+        return value
+    return f
+
+
+@pytest.mark.parametrize("behaviour", ["keep", "keep_every_other",
+                                       "overwrite", "return_argument",
+                                       "return_view"])
+@pytest.mark.parametrize("use_jac", [False, True])
+def test_python_driver_point_array_kept_overwritten_or_returned(behaviour,
+                                                                use_jac):
+    # The Python driver hands the function one point array that the kernels
+    # refill, replacing it when the function keeps a reference: whatever
+    # the function does with its argument, it sees the points of a run
+    # with a fresh copy per call (bit for bit, with the same nfev and
+    # result as MINPACK's), and what it keeps keeps its values.
+    x0 = np.array([-1.2, 1.0])
+    jac = None
+    if use_jac:
+        def jac(x):
+            return np.array([[-20.0 * x[0], 10.0], [-1.0, 0.0]])
+    ref_seen = []
+    ref = solve_hybr(_point_user(rosenbrock, "none", ref_seen, []), x0,
+                     jac=jac)
+    seen, kept = [], []
+    out = solve_hybr(_point_user(rosenbrock, behaviour, seen, kept), x0,
+                     jac=jac)
+    assert (out["nfev"], out["status"]) == (ref["nfev"], ref["status"])
+    assert len(seen) == ref["nfev"] == len(ref_seen)
+    for got, want in zip(seen, ref_seen):
+        assert_array_equal(got, want)
+    for key in ("x", "fun", "fjac", "r", "qtf"):
+        assert_array_equal(out[key], ref[key])
+    if behaviour in ("keep", "keep_every_other"):
+        # every kept array is a distinct one, holding the point it got
+        assert kept and len({id(x) for x in kept}) == len(kept)
+        for x in kept:
+            assert any(np.array_equal(x, p) for p in seen)
+    if behaviour == "return_argument":
+        for x, p in zip(kept, (p for p in seen)):
+            assert_array_equal(x, rosenbrock(p))
+    # and MINPACK's run (SciPy's wrapper)
+    if use_jac:
+        raw = _minpack._hybrj(rosenbrock, jac, x0.copy(), (), 1, 0,
+                              1.49012e-08, 300, 100, None)
+    else:
+        raw = _minpack._hybrd(rosenbrock, x0.copy(), (), 1, 1.49012e-08, 600,
+                              -10, -10, np.finfo(float).eps, 100, None)
+    assert_allclose(out["x"], raw[0], rtol=1e-12)
+    assert out["nfev"] == raw[1]["nfev"]
+
+
+def test_python_driver_maxfev_beyond_int64():
+    # The Python driver's compiled entries take int64s: a maxfev beyond
+    # that range is never reached (the run is the default one, MINPACK's),
+    # a negative one is improper input (status 0, nothing evaluated).
+    ref = solve_hybr(rosenbrock, [-1.2, 1.0])
+    for maxfev in (2 ** 63, 2 ** 70):
+        out = solve_hybr(rosenbrock, [-1.2, 1.0], maxfev=maxfev)
+        assert (out["status"], out["nfev"]) == (ref["status"], ref["nfev"])
+        assert_array_equal(out["x"], ref["x"])
+    out = solve_hybr(rosenbrock, [-1.2, 1.0], maxfev=-2 ** 70)
+    assert (out["status"], out["nfev"]) == (0, 0)

@@ -647,8 +647,10 @@ def test_compiled_entry_points_are_memoised():
     assert (again["status"], again["nfev"]) == (first["status"],
                                                 first["nfev"])
     py = solve_lm(rosenbrock, x0)
-    assert (L.lm_start, ()) in _hybr._KERNEL_ENTRIES
-    assert (L.lm_packed, ()) in _hybr._KERNEL_ENTRIES
+    # the Python driver calls the compiled entries of its single-signature
+    # kernels directly
+    from fastopt import _lm
+    assert len(_lm._ENTRY) == 4 and all(map(callable, _lm._ENTRY))
     x, cov_x, info, ier = scipy_lm(rosenbrock, x0)
     assert (py["status"], py["nfev"]) == (ier, info["nfev"])
     assert_array_equal(py["x"], first["x"])
@@ -676,3 +678,81 @@ def test_block_rows_of_other_kinds_and_earlier_results_unchanged():
     x, cov_x, info, ier = scipy_lm(bard, x0)
     assert (ref["status"], ref["nfev"]) == (ier, info["nfev"])
     assert_allclose(ref["x"], x, rtol=1e-9)
+
+
+def _point_user(base, behaviour, seen, kept):
+    # `base` wrapped in a function that records a copy of every point it
+    # gets and then keeps, overwrites or returns its argument (or a view
+    # of it) as `behaviour` says.
+    def f(x):
+        seen.append(x.copy())
+        value = base(x)
+        if behaviour == "keep":
+            kept.append(x)
+        elif behaviour == "keep_every_other" and len(seen) % 2:
+            kept.append(x)
+        elif behaviour == "overwrite":
+            x[:] = np.nan
+        elif behaviour == "return_argument":
+            # the value computed into the argument itself (m == n)
+            x[:] = value
+            kept.append(x)
+            return x
+        elif behaviour == "return_view":
+            x[:] = value
+            return x[:]
+        return value
+    return f
+
+
+@pytest.mark.parametrize("behaviour", ["keep", "keep_every_other",
+                                       "overwrite", "return_argument",
+                                       "return_view"])
+@pytest.mark.parametrize("use_jac", [False, True])
+def test_python_driver_point_array_kept_overwritten_or_returned(behaviour,
+                                                                use_jac):
+    # The Python driver hands the function one point array that the kernels
+    # refill (forward-difference points included), replacing it when the
+    # function keeps a reference: whatever the function does with its
+    # argument, it sees the points of a run with a fresh copy per call
+    # (bit for bit, with MINPACK's nfev and result), and what it keeps
+    # keeps its values.
+    x0 = np.array([-1.2, 1.0])
+    jac = rosenbrock_jac if use_jac else None
+    ref_seen = []
+    ref = solve_lm(_point_user(rosenbrock, "none", ref_seen, []), x0, jac=jac)
+    seen, kept = [], []
+    out = solve_lm(_point_user(rosenbrock, behaviour, seen, kept), x0,
+                   jac=jac)
+    assert (out["nfev"], out["status"]) == (ref["nfev"], ref["status"])
+    assert len(seen) == ref["nfev"] == len(ref_seen)
+    for got, want in zip(seen, ref_seen):
+        assert_array_equal(got, want)
+    for key in ("x", "fun", "fjac", "qtf", "ipvt"):
+        assert_array_equal(out[key], ref[key])
+    if behaviour in ("keep", "keep_every_other"):
+        # every kept array is a distinct one, holding the point it got
+        assert kept and len({id(x) for x in kept}) == len(kept)
+        for x in kept:
+            assert any(np.array_equal(x, p) for p in seen)
+    if behaviour == "return_argument":
+        for x, p in zip(kept, seen):
+            assert_array_equal(x, rosenbrock(p))
+    x, cov_x, info, ier = scipy_lm(rosenbrock, x0, jac=jac)
+    assert (out["status"], out["nfev"]) == (ier, info["nfev"])
+    assert_array_equal(out["x"], x)
+
+
+def test_python_driver_maxfev_beyond_int64():
+    # The Python driver's compiled entries take int64s: a maxiter beyond
+    # that range is never reached (the run is the default one, MINPACK's),
+    # a negative one is improper input (status 0).
+    x0 = np.array([-1.2, 1.0])
+    ref = solve_lm(rosenbrock, x0)
+    x, cov_x, info, ier = scipy_lm(rosenbrock, x0)
+    assert (ref["status"], ref["nfev"]) == (ier, info["nfev"])
+    for maxiter in (2 ** 63, 2 ** 70):
+        out = solve_lm(rosenbrock, x0, maxiter=maxiter)
+        assert (out["status"], out["nfev"]) == (ref["status"], ref["nfev"])
+        assert_array_equal(out["x"], ref["x"])
+    assert solve_lm(rosenbrock, x0, maxiter=-2 ** 70)["status"] == 0

@@ -31,7 +31,10 @@ Jacobian is asked for in one action, EVALUATE_BLOCK: evaluate
 ``points, values = hybr_block(iw, rw)`` and call ``hybr_advance`` once.
 ``nfev`` counts every call as MINPACK does (msum per Jacobian).
 :func:`hybr_advance_f` is a cheaper entry for Python drivers after
-EVALUATE_F or EVALUATE_BLOCK.
+EVALUATE_F or EVALUATE_BLOCK; cheaper still, :func:`hybr_init_at`,
+:func:`hybr_step_at`, :func:`hybr_jac_at` and :func:`hybr_packed_at` take
+a one-array state by its address and write each point to evaluate into
+the driver's own point array (fastopt's Python driver uses these).
 
 Internally the iteration addresses ``rw`` by offsets and runs on a view
 without a memory reference (:mod:`fastopt._kernels.borrow`): array views and array arguments
@@ -43,7 +46,8 @@ Work-array layout
 ``iw`` (int64, length IW_SIZE): slots ``I_*`` below (n, ml, mu, maxfev,
 mode, use_jac, col_deriv, phase, nfev, njev, iter, ncsuc, ncfail, nslow1,
 nslow2, jeval, status, the finite-difference group k, msum, action,
-block mode).
+block mode, and the address of the Python driver's point array, see
+:func:`hybr_init_at`).
 
 ``rw`` (float64): ``NSCALAR`` scalars (slots ``R_*``: xtol, factor,
 epsfcn, delta, fnorm, xnorm, pnorm, sqrt(max(epsfcn, epsmch)), and
@@ -80,11 +84,16 @@ from numba import njit
 from ._jit import OPTIONS, driver, kernel
 from .borrow import borrowed, borrowed_int64_vector, borrowed_vector
 from .funcptr import as_function, as_function_returning
-from .minpack_qr import enorm_at, fill_point
+from numba.core.unsafe.refcount import get_refcount
+
+from .minpack_qr import enorm_at, vector_at
 
 __all__ = ["hybr_start", "hybr_init", "hybr_advance", "hybr_layout",
            "hybr_result", "hybr_packed", "hybr_solve", "hybrd_at", "hybrj_at",
-           "hybr_block", "hybr_advance_f", "hybr_step", "entry_point", "EVALUATE_F",
+           "hybr_block", "hybr_advance_f", "hybr_step", "hybr_init_at",
+           "hybr_step_at", "hybr_jac_at", "hybr_packed_at", "array_address",
+           "packed_size",
+           "entry_point", "EVALUATE_F",
            "EVALUATE_JAC", "EVALUATE_BLOCK", "DONE", "IW_SIZE", "NSCALAR"]
 
 # actions
@@ -115,7 +124,8 @@ I_K = 17
 I_MSUM = 18
 I_ACTION = 19
 I_BLOCK = 20
-IW_SIZE = 21
+I_POINT = 21
+IW_SIZE = 22
 
 # float slots
 R_XTOL = 0
@@ -946,6 +956,134 @@ to convert per call, for Python drivers calling its compiled entry."""
 hybr_step.disable_compile()
 
 
+# --- entries for the Python driver, taking the state by its address -------
+#
+# The Python driver keeps the whole state in one float64 array (iw as int64
+# bit patterns, then rw, without the block area) and passes it to these
+# kernels as its address: an int converts in a few nanoseconds, an array
+# costs a memory-owner allocation and release per call.  The driver also
+# hands the user's function one point array, reused while nobody else holds
+# it, whose address is ``iw[I_POINT]``: these kernels write the next point
+# there, so that the driver needs no copy per evaluation.
+
+@_inline
+def _state_at(address):
+    # iw and rw of the one-array state at ``address`` (see above).
+    iw = vector_at(address, IW_SIZE, np.int64)
+    n = max(iw[I_N], 0)
+    nblock = iw[I_MSUM] if iw[I_BLOCK] else 0
+    rw = vector_at(address + 8 * IW_SIZE, hybr_layout(n, nblock)[-1],
+                   np.float64)
+    return iw, rw
+
+
+@_inline
+def _put_point(iw, rw, action):
+    # After an action asking for f: the point into the driver's array.
+    if action == EVALUATE_F and iw[I_POINT] != 0:
+        n = iw[I_N]
+        oe = NSCALAR + 8 * n
+        point = vector_at(iw[I_POINT], n, np.float64)
+        for j in range(n):
+            point[j] = rw[oe + j]
+    return action
+
+
+def _array_address(a):
+    # See array_address.
+    return a.ctypes.data
+
+
+array_address = njit(types.int64(types.float64[::1]),
+                     **OPTIONS)(_array_address)
+array_address.__doc__ = """The address of the data of a C float64 vector
+(``a.ctypes.data`` costs the Python driver about 0.8 us, this call a
+tenth of that)."""
+_array_address.__doc__ = array_address.__doc__
+array_address.disable_compile()
+
+
+def _hybr_init_at(address, point, x0, xtol, maxfev, ml, mu, epsfcn, factor,
+                  mode, diag, use_jac, col_deriv):
+    # See hybr_init_at.
+    iw = vector_at(address, IW_SIZE, np.int64)
+    rw = vector_at(address + 8 * IW_SIZE, hybr_layout(max(x0.size, 0))[-1],
+                   np.float64)
+    _start_into(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
+                diag, use_jac, col_deriv, False)
+    if point.size == iw[I_N]:
+        iw[I_POINT] = point.ctypes.data
+    return _put_point(iw, rw, iw[I_ACTION])
+
+
+hybr_init_at = njit(
+    types.int64(types.int64, types.float64[::1], types.float64[::1],
+                types.float64, types.int64, types.int64, types.int64,
+                types.float64, types.float64, types.int64,
+                types.float64[::1], types.boolean, types.boolean),
+    **OPTIONS)(_hybr_init_at)
+_hybr_init_at.__doc__ = hybr_init_at.__doc__ = """:func:`hybr_init` into
+the zeroed one-array state at ``address`` (float64, IW_SIZE +
+``hybr_layout(n)[-1]`` entries: iw as int64 bit patterns, then rw; no
+block mode), for the Python driver; ``point`` (float64, n) is the array
+the driver hands the user's function: the kernels write each point to
+evaluate into it (its address is kept in ``iw[I_POINT]``; the driver
+replaces it there when it gives the function a new array).  Returns the
+first action."""
+hybr_init_at.disable_compile()
+
+
+def _hybr_step_at(address, fval):
+    # See hybr_step_at.
+    iw, rw = _state_at(address)
+    # fval borrowed (the caller holds it): passing the owned array to the
+    # non-inlined hybr_advance_f would cost atomic reference counting
+    return _put_point(iw, rw, hybr_advance_f(iw, rw, borrowed(fval)))
+
+
+hybr_step_at = njit(types.int64(types.int64, types.float64[:]),
+                    **OPTIONS)(_hybr_step_at)
+_hybr_step_at.__doc__ = hybr_step_at.__doc__ = """:func:`hybr_advance_f` on
+the state at ``address`` (see :func:`hybr_init_at`), writing the next
+point into the driver's point array; -1 (nothing done) if ``fval`` does
+not have n entries or the action was not EVALUATE_F."""
+hybr_step_at.disable_compile()
+
+
+def _hybr_jac_at(address, jval):
+    # See hybr_jac_at.
+    iw, rw = _state_at(address)
+    n = iw[I_N]
+    if (iw[I_ACTION] != EVALUATE_JAC or jval.shape[0] != n
+            or jval.shape[1] != n):
+        return -1
+    return _put_point(iw, rw, hybr_advance(iw, rw, jval[0], jval))
+
+
+hybr_jac_at = njit(types.int64(types.int64, types.float64[:, ::1]),
+                   **OPTIONS)(_hybr_jac_at)
+_hybr_jac_at.__doc__ = hybr_jac_at.__doc__ = """:func:`hybr_advance` after
+EVALUATE_JAC on the state at ``address`` (see :func:`hybr_init_at`) with
+the (n, n) Jacobian ``jval``; -1 (nothing done) if it has another shape or
+the action was another one."""
+hybr_jac_at.disable_compile()
+
+
+@kernel
+def hybr_packed_at(address, out):
+    """The final state at ``address`` (see :func:`hybr_init_at`) as
+    :func:`hybrd_at` gives it: ``out`` (float64, :func:`packed_size`
+    entries, from the caller: boxing an array the kernel allocated costs
+    more than allocating it in Python) filled, and ``(fnorm0, fnorm,
+    status, nfev, njev, 0, 0)`` returned."""
+    iw, rw = _state_at(address)
+    info = np.zeros(5, np.int64)
+    info[0] = iw[I_STATUS]
+    info[1] = iw[I_NFEV]
+    info[2] = iw[I_NJEV]
+    return _packed_into(iw, rw, info, borrowed(out))
+
+
 def entry_point(dispatcher):
     """The compiled entry of a kernel compiled for exactly one signature,
     callable from Python without numba's argument-type dispatch (a third of
@@ -970,8 +1108,8 @@ def hybr_init(iw, rw, x0, xtol, maxfev, ml, mu, epsfcn, factor, mode, diag,
 
 @kernel
 def hybr_packed(iw, rw):
-    """The final state as :func:`hybrd_at` returns it: ``(out, fnorm0,
-    fnorm, status, nfev, njev, 0, 0)``."""
+    """The final state as ``(out, fnorm0, fnorm, status, nfev, njev, 0,
+    0)`` (``out`` as :func:`hybrd_at` fills it)."""
     info = np.zeros(5, np.int64)
     info[0] = iw[I_STATUS]
     info[1] = iw[I_NFEV]
@@ -1055,34 +1193,49 @@ def _take_jac(iw, rw, J, info):
 
 
 def _iterate(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
-             mode, diag, use_jac, col_deriv):
+             mode, diag, use_jac, col_deriv, single=False):
     # The compiled iteration: the final state (iw, rw) and info (status,
     # nfev, njev, and for status 7-9 the offending shape).  Compiled twice
     # below: as a cached kernel for first-class functions (hybrd_at,
     # hybrj_at) and as a driver for users' dispatchers (hybr_solve); one
     # dispatcher serving both would make numba convert a dispatcher into
-    # the first-class function type.
+    # the first-class function type.  `single` (a literal True from the
+    # kernels, whose `args` is always a 1-tuple) calls fun(xs, args[0]):
+    # fun(xs, *args) builds the tuple (xs, ...), whose reference to xs
+    # costs an atomic reference-count pair per call.
     iw, rw = hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
                         diag, use_jac, col_deriv)
     n = max(x0.size, 0)
     info = np.zeros(5, np.int64)
-    # Borrowed aliases (iw and rw stay alive: they are returned): passing
-    # them to the non-inlined _advance costs no reference counting.
+    # Borrowed aliases (iw, rw and info stay alive: they are returned):
+    # passing them to the non-inlined _advance, and to the inlined helpers
+    # around the user's call, costs no reference counting.
     biw = borrowed(iw)
     brw = borrowed(rw)
+    binfo = borrowed(info)
     oe = NSCALAR + 8 * n
-    # One point array reused across calls (see fill_point) instead of a
-    # copy of xe per call.
+    # One point array reused across calls instead of a copy of xe per
+    # call; a new one when something other than this loop still holds it
+    # (the function kept its argument), as fill_point does.  Not rebound
+    # on every pass: a rebinding costs an atomic reference-count pair
+    # around the user's call that numba does not prune.
     xs = np.empty(n)
     action = iw[I_ACTION]
     first = True
     while action != DONE:
-        xs = fill_point(xs, brw, oe, n)
+        if get_refcount(xs) != 1:
+            xs = np.empty(n)
+        for j in range(n):
+            xs[j] = brw[oe + j]
         if action == EVALUATE_F:
-            if not _take_f(biw, brw, fun(xs, *args), info, first):
+            if single:
+                f = fun(xs, args[0])
+            else:
+                f = fun(xs, *args)
+            if not _take_f(biw, brw, f, binfo, first):
                 break
             first = False
-        elif not _take_jac(biw, brw, _jac_value(jac, xs, args), info):
+        elif not _take_jac(biw, brw, _jac_value(jac, xs, args), binfo):
             break
         action = _advance(biw, brw)
     info[0] = iw[I_STATUS]
@@ -1114,9 +1267,17 @@ def hybr_solve(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
     """
     iw, rw, info = _solve_generic(fun, jac, args, x0, xtol, maxfev, ml, mu,
                                   epsfcn, factor, mode, diag, use_jac,
-                                  col_deriv)
+                                  col_deriv, False)
     x, fvec, fjac, r, qtf = hybr_result(iw, rw)
     return x, fvec, fjac, r, qtf, info, rw[R_FNORM0]
+
+
+@_inline
+def packed_size(n):
+    """Entries of the packed result (see :func:`hybrd_at`) for n
+    variables."""
+    n = max(n, 0)
+    return 3 * n + n * n + (n * (n + 1)) // 2
 
 
 @kernel
@@ -1124,9 +1285,19 @@ def _packed_result(iw, rw, info):
     # What the Python layer needs, cheap to box: one array (x, fvec, fjac
     # as Q^T row-major, r, qtf) and scalars (fnorm0, ||f(x)||, status,
     # nfev, njev, and the offending shape for status 7-9).
+    out = np.empty(packed_size(iw[I_N]))
+    return (out,) + _packed_into(iw, rw, info, out)
+
+
+@kernel
+def _packed_into(iw, rw, info, out):
+    # _packed_result into the caller's ``out`` (packed_size(n) entries;
+    # nothing written if it has another size), returning the scalars.
     n = max(iw[I_N], 0)
     nr = (n * (n + 1)) // 2
-    out = np.empty(3 * n + n * n + nr)
+    if out.size != packed_size(n):
+        n = 0
+        nr = 0
     ox = NSCALAR
     of = ox + n
     oq = ox + 3 * n
@@ -1145,37 +1316,39 @@ def _packed_result(iw, rw, info):
     p += nr
     for j in range(n):
         out[p + j] = rw[oq + j]
-    return (out, rw[R_FNORM0], rw[R_FNORM], info[0], info[1], info[2],
-            info[3], info[4])
+    return (rw[R_FNORM0], rw[R_FNORM], info[0], info[1], info[2], info[3],
+            info[4])
 
 
 @kernel
 def hybrd_at(c_addr, jit_addr, args, x0, xtol, maxfev, ml, mu, epsfcn,
-             factor, mode, diag):
+             factor, mode, diag, out):
     """:func:`hybr_solve` without a Jacobian for the compiled function at
     the given addresses (see :mod:`fastopt._kernels.funcptr`): typed only
     on the type of ``args``, so compiled once and cached.
 
-    Returns ``(out, fnorm0, fnorm, status, nfev, njev, shape0, shape1)``:
-    ``out`` is one float64 array holding x, fvec, fjac (as
-    :func:`hybr_result`, row-major), r and qtf; ``fnorm0`` and ``fnorm``
-    are ||f(x0)|| and ||f(x)||; the rest are :func:`hybr_solve`'s
-    ``info``."""
+    Fills ``out`` (float64, ``packed_size(n)`` entries, from the caller:
+    boxing an array allocated here would cost more) with x, fvec, fjac (as
+    :func:`hybr_result`, row-major), r and qtf, and returns ``(fnorm0,
+    fnorm, status, nfev, njev, shape0, shape1)``: ||f(x0)||, ||f(x)||
+    and :func:`hybr_solve`'s ``info``."""
     fun = as_function(c_addr, jit_addr, x0, args)
     iw, rw, info = _solve(fun, None, (args,), x0, xtol, maxfev, ml, mu,
-                          epsfcn, factor, mode, diag, False, False)
-    return _packed_result(iw, rw, info)
+                          epsfcn, factor, mode, diag, False, False, True)
+    return _packed_into(borrowed(iw), borrowed(rw), borrowed(info),
+                        borrowed(out))
 
 
 @kernel
 def hybrj_at(fc_addr, fjit_addr, jc_addr, jjit_addr, args, x0, xtol,
-             maxfev, factor, mode, diag, col_deriv):
+             maxfev, factor, mode, diag, col_deriv, out):
     """:func:`hybr_solve` with the analytic Jacobian, both functions given
     by their addresses (the Jacobian's adapter returns a C float64
-    matrix); returns as :func:`hybrd_at`."""
+    matrix); fills ``out`` and returns as :func:`hybrd_at`."""
     fun = as_function(fc_addr, fjit_addr, x0, args)
     jac = as_function_returning(jc_addr, jjit_addr, np.empty((0, 0)),
                                 x0, args)
     iw, rw, info = _solve(fun, jac, (args,), x0, xtol, maxfev, 0, 0, 0.0,
-                          factor, mode, diag, True, col_deriv)
-    return _packed_result(iw, rw, info)
+                          factor, mode, diag, True, col_deriv, True)
+    return _packed_into(borrowed(iw), borrowed(rw), borrowed(info),
+                        borrowed(out))

@@ -29,11 +29,14 @@ r1mpyq(a, v, w)                  apply r1updt's rotations to a from the right
 """
 import numpy as np
 from numba import njit
+from numba.core import cgutils, types
+from numba.core.errors import TypingError
 from numba.core.unsafe.refcount import get_refcount
+from numba.extending import intrinsic
 
 from ._jit import OPTIONS, kernel
 
-__all__ = ["enorm", "enorm_at", "fill_point", "qrfac", "qrfac_into", "qform", "r1updt", "r1mpyq",
+__all__ = ["enorm", "enorm_at", "fill_point", "vector_at", "qrfac", "qrfac_into", "qform", "r1updt", "r1mpyq",
            "packed_index", "RDWARF", "RGIANT"]
 
 # MINPACK's constants for enorm: squares of values in (RDWARF, RGIANT/n)
@@ -101,24 +104,61 @@ def enorm(x):
     return enorm_at(x, 0, 1, x.size)
 
 
-@kernel
+@_inline
 def _column_norm(a, j, start):
-    # enorm of a[start:, j] (a strided column view: no temporary).
-    return enorm(a[start:, j])
+    # enorm of a[start:, j] (a strided column view: no temporary), inlined
+    # into qrfac_into: a call per column would cost reference counting.
+    column = a[start:, j]
+    return enorm_at(column, 0, 1, column.size)
 
 
 @_inline
 def fill_point(xs, src, start, n):
     """``xs`` (float64, n) refilled with ``src[start:start + n]`` and
     returned, or a new array so filled if something other than the caller
-    still holds ``xs`` (a compiled driver hands the point to a user's
-    function that way: one array reused across calls, yet a function that
-    keeps its argument keeps its values, as with a fresh copy per call)."""
+    still holds ``xs``: one point array reused across calls of a user's
+    function, yet a function that keeps its argument keeps its values, as
+    with a fresh copy per call.  (The compiled drivers of hybrd and lmdif
+    do the same without rebinding their point variable on every call,
+    which would cost an atomic reference-count pair per call.)"""
     if get_refcount(xs) != 1:
         xs = np.empty(n)
     for j in range(n):
         xs[j] = src[start + j]
     return xs
+
+
+@intrinsic
+def vector_at(typingctx, address, size, dtype):
+    """The C vector of ``size`` entries of ``dtype`` (``np.float64`` or
+    ``np.int64``) at the machine ``address`` (an int64), without an owner
+    (as :mod:`fastopt._kernels.borrow`'s views: no reference counting).
+
+    For the Python drivers, which pass their work arrays to the compiled
+    step kernels as one integer instead of as arrays: converting an array
+    argument costs a memory-owner allocation per call (about 25 ns, a
+    tenth of a small solver step).  The caller keeps the array at
+    ``address`` alive and guarantees its size and type."""
+    if not isinstance(dtype, types.NumberClass):
+        raise TypingError(f"vector_at takes a NumPy number type; got {dtype}")
+    if not isinstance(address, types.Integer):
+        raise TypingError(f"vector_at takes an integer address; got {address}")
+    ret = types.Array(dtype.instance_type, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        out = context.make_array(ret)(context, builder)
+        item = context.get_value_type(ret.dtype)
+        data = builder.inttoptr(args[0], item.as_pointer())
+        itemsize = context.get_abi_sizeof(item)
+        intp_t = context.get_value_type(types.intp)
+        size = context.cast(builder, args[1], signature.args[1], types.intp)
+        context.populate_array(
+            out, data=data, shape=cgutils.pack_array(builder, [size], intp_t),
+            strides=cgutils.pack_array(
+                builder, [intp_t(itemsize)], intp_t),
+            itemsize=intp_t(itemsize), meminfo=None, parent=None)
+        return out._getvalue()
+    return ret(address, size, dtype), codegen
 
 
 @kernel
