@@ -78,9 +78,13 @@ _ZERO_STEP = ("Jacobian inversion yielded zero vector. This indicates a bug "
               "in the Jacobian approximation.")
 _F_TOL_DEFAULT = float(np.finfo(np.float64).eps ** (1. / 3))
 _EMPTY = np.empty(0)
-# From this many unknowns the compiled solve's work array (over 2.5 MB:
-# 20 n doubles or more) is allocated by NumPy, see nonlin_run
-_NUMPY_WORKSPACE = 2 ** 14
+# A compiled solve's work array of more than this many doubles (32 MiB,
+# glibc's largest mmap threshold: malloc maps such a block afresh on every
+# call) is allocated by NumPy, for its huge pages (see nonlin_run).
+# Smaller ones stay numba's: malloc reuses them from its heap, while NumPy's
+# huge-page advice made a 16 MB block cost up to 20 ms of page compaction
+# on a fresh mapping.
+_NUMPY_WORKSPACE = 2 ** 22
 _EMPTY2 = np.empty((0, 0))
 _FLOAT64 = np.dtype(np.float64)
 
@@ -752,11 +756,11 @@ def _fast(F, x0, args, key):
     addr = compiled_addresses(F, args)
     if addr is None:
         return None
-    if x0.size >= _NUMPY_WORKSPACE:
-        # NumPy's allocation, for its huge pages (see nonlin_run)
-        work = np.empty(K.nonlin_workspace_size(x0.size, opts))
-    else:
-        work = _EMPTY
+    work = _EMPTY
+    if x0.size >= _NUMPY_WORKSPACE // 64:     # (at least 20 n doubles)
+        size = K.nonlin_workspace_size(x0.size, opts)
+        if size > _NUMPY_WORKSPACE:
+            work = np.empty(size)
     x, fvec, status, nit, nfev, fsize = K.nonlin_run(addr[0], addr[1], args,
                                                      x0, opts, work)
     if status == K.BAD_F_SIZE:

@@ -730,9 +730,11 @@ def test_history_sums_are_bitwise_one_pass_per_row(count):
 @pytest.mark.parametrize("method", ["anderson", "broyden2"])
 def test_numpy_workspace_of_large_solves_changes_nothing(method,
                                                          monkeypatch):
-    # from N._NUMPY_WORKSPACE unknowns the compiled solve's work array is
-    # NumPy's (huge pages); the answer must be the kernel-allocated one's
-    x0 = np.full(N._NUMPY_WORKSPACE + 3, 0.1)
+    # a compiled solve's work array of more than N._NUMPY_WORKSPACE
+    # doubles is NumPy's (huge pages); the answer must be the
+    # kernel-allocated one's
+    monkeypatch.setattr(N, "_NUMPY_WORKSPACE", 2 ** 16)
+    x0 = np.full(2 ** 14 + 3, 0.1)
     large = N.root_nonlin(fixed_point_jit, x0, method=method)
     monkeypatch.setattr(N, "_NUMPY_WORKSPACE", 2 ** 62)
     small = N.root_nonlin(fixed_point_jit, x0, method=method)
