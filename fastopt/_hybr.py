@@ -19,6 +19,7 @@ from numba import types
 
 from ._compiled_fun import _args_key, compiled_addresses, is_compiled
 from ._kernels import hybrd as K
+from ._workspace_pool import WorkspacePool
 
 __all__ = ["solve_hybr", "run_hybr", "HYBR_MESSAGES", "call_kernel"]
 
@@ -166,31 +167,19 @@ def _entries():
     return _ENTRY
 
 
-# n -> work spaces of the Python driver free for reuse (see _workspace);
-# only small ones, whose allocation is a visible part of a solve, are kept.
-_WORKSPACES = {}
-_MAX_WORKSPACE = 4096     # float64 entries
-_MAX_WORKSPACE_KEYS = 32
+# n -> work spaces of the Python driver free for reuse (see _workspace)
+_WORKSPACES = WorkspacePool()
 
 
 def _workspace(n):
     """``(state, address, iw, rw, xe)`` for the Python driver: one zeroed
     float64 array (iw as int64 bit patterns, then rw), its address (the
     kernels take the state as that integer, see hybrd.hybr_init_at) and
-    the views of it that the driver uses.  A space released by
-    :func:`_release` is reused (zeroed again) instead of building new
-    arrays and views: about a microsecond, a tenth of a small solve's
-    fixed cost.  ``pop`` takes a space atomically, so a nested or
-    concurrent solve never shares one."""
-    free = _WORKSPACES.get(n)
-    if free:
-        try:
-            space = free.pop()
-        except IndexError:   # taken by another thread meanwhile
-            pass
-        else:
-            space[0].fill(0.0)
-            return space
+    the views of it that the driver uses; a spare one from
+    :data:`_WORKSPACES` if there is one."""
+    space = _WORKSPACES.take(n)
+    if space is not None:
+        return space
     state = np.zeros(K.IW_SIZE + K.NSCALAR + 9 * n + n * n
                      + (n * (n + 1)) // 2)
     iw = state[:K.IW_SIZE].view(np.int64)
@@ -209,21 +198,6 @@ def _local_refcount():
 
 
 _UNSHARED = _local_refcount()
-
-
-def _release(space, n):
-    # A finished solve's work space, for _workspace to reuse (nothing the
-    # caller gets refers to it: hybr_packed_at copies the results out).  A
-    # solve that raised does not come here: its space is dropped.
-    if space[0].size > _MAX_WORKSPACE:
-        return
-    free = _WORKSPACES.get(n)
-    if free is None:
-        if len(_WORKSPACES) >= _MAX_WORKSPACE_KEYS:
-            _WORKSPACES.clear()
-        free = _WORKSPACES.setdefault(n, [])
-    if len(free) < 2:
-        free.append(space)
 
 
 def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
@@ -294,7 +268,9 @@ def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
         elif action:   # pragma: no cover - the kernels return no other
             raise RuntimeError(f"hybr: unexpected kernel action {action}")
     result = packed(address, out)
-    _release(space, n)
+    # (hybr_packed_at copied the results out: nothing returned refers
+    # to the space)
+    _WORKSPACES.give(n, space)
     return result
 
 

@@ -29,6 +29,7 @@ from ._hybr import (_INT64_MAX, _UNSHARED, _addresses, _kernel_key,
                     call_kernel, compiled_kind, kernel_vector)
 from ._kernels import lmdif as _lm
 from ._kernels.hybrd import array_address, entry_point
+from ._workspace_pool import WorkspacePool
 
 __all__ = ["solve_lm", "run_lm", "MESSAGES"]
 
@@ -79,48 +80,24 @@ def _entries():
     return _ENTRY
 
 
-# (n, m) -> work spaces of the Python driver free for reuse: only small
-# ones, whose allocation is a visible part of a solve, are kept.
-_WORKSPACES = {}
-_MAX_WORKSPACE = 4096     # float64 entries
-_MAX_WORKSPACE_KEYS = 32
+# (n, m) -> work spaces of the Python driver free for reuse
+_WORKSPACES = WorkspacePool()
 
 
 def _workspace(n, m):
     """``(state, address, iw, xe)``: one zeroed float64 array holding the
     driver's state (see lmdif.lm_init_at), its address (which the kernels
     take instead of the array), the int64 view of its integer part and
-    the view of the point ``O_XE``.  A space released by :func:`_release`
-    is reused (zeroed again); ``pop`` takes it atomically, so a nested or
-    concurrent solve never shares one."""
-    free = _WORKSPACES.get((n, m))
-    if free:
-        try:
-            space = free.pop()
-        except IndexError:   # taken by another thread meanwhile
-            pass
-        else:
-            space[0].fill(0.0)
-            return space
+    the view of the point ``O_XE``; a spare one from :data:`_WORKSPACES`
+    if there is one."""
+    space = _WORKSPACES.take((n, m))
+    if space is not None:
+        return space
     state = np.zeros(_lm.lm_state_size(n, m))
     iw = state[:_lm.N_IW + n].view(np.int64)
     start = _lm.N_IW + n + _lm.lm_offsets(n, m)[_lm.O_XE]
     address = (_ENTRY or _entries())[3](state)
     return state, address, iw, state[start:start + n]
-
-
-def _release(space, n, m):
-    # A finished solve's work space, for _workspace to reuse (lm_packed_at
-    # copies the results out).  A solve that raised does not come here.
-    if space[0].size > _MAX_WORKSPACE:
-        return
-    free = _WORKSPACES.get((n, m))
-    if free is None:
-        if len(_WORKSPACES) >= _MAX_WORKSPACE_KEYS:
-            _WORKSPACES.clear()
-        free = _WORKSPACES.setdefault((n, m), [])
-    if len(free) < 2:
-        free.append(space)
 
 
 def _as_vector(value):
@@ -252,7 +229,8 @@ def _solve_python(fun, x0, args, jac, col_deriv, options):
         elif action:   # pragma: no cover - the kernels return no other
             raise RuntimeError(f"lm: unexpected kernel action {action}")
     result = packed(address)
-    _release(space, n, m)
+    # (lm_packed_at copied the results out)
+    _WORKSPACES.give((n, m), space)
     return result
 
 

@@ -16,7 +16,7 @@ from scipy.optimize import _minpack, root
 from scipy.optimize._minpack_py import _root_hybr
 
 from fastopt._hybr import solve_hybr
-from arrays import read_only_copy, unaligned_copy
+from arrays import point_user, read_only_copy, unaligned_copy
 from mgh_problems import SQUARE_SYSTEMS, complex_step_jac, rosenbrock, wood
 from fastopt._kernels import hybrd as H
 from fastopt._kernels.minpack_qr import (enorm, fill_point, qform, qrfac,
@@ -795,31 +795,6 @@ def test_reused_work_spaces_do_not_leak_between_solves():
     assert_allclose(repeat["x"], raw[0], rtol=1e-12)
 
 
-def _point_user(base, behaviour, seen, kept):
-    # `base` wrapped in a function that records a copy of every point it
-    # gets and then keeps, overwrites or returns its argument (or a view
-    # of it) as `behaviour` says.
-    def f(x):
-        seen.append(x.copy())
-        value = base(x)
-        if behaviour == "keep":
-            kept.append(x)
-        elif behaviour == "keep_every_other" and len(seen) % 2:
-            kept.append(x)
-        elif behaviour == "overwrite":
-            x[:] = np.nan
-        elif behaviour == "return_argument":
-            # the value computed into the argument itself
-            x[:] = value
-            kept.append(x)
-            return x
-        elif behaviour == "return_view":
-            x[:] = value
-            return x[:]
-        return value
-    return f
-
-
 @pytest.mark.parametrize("behaviour", ["keep", "keep_every_other",
                                        "overwrite", "return_argument",
                                        "return_view"])
@@ -837,10 +812,10 @@ def test_python_driver_point_array_kept_overwritten_or_returned(behaviour,
         def jac(x):
             return np.array([[-20.0 * x[0], 10.0], [-1.0, 0.0]])
     ref_seen = []
-    ref = solve_hybr(_point_user(rosenbrock, "none", ref_seen, []), x0,
+    ref = solve_hybr(point_user(rosenbrock, "none", ref_seen, []), x0,
                      jac=jac)
     seen, kept = [], []
-    out = solve_hybr(_point_user(rosenbrock, behaviour, seen, kept), x0,
+    out = solve_hybr(point_user(rosenbrock, behaviour, seen, kept), x0,
                      jac=jac)
     assert (out["nfev"], out["status"]) == (ref["nfev"], ref["status"])
     assert len(seen) == ref["nfev"] == len(ref_seen)

@@ -12,7 +12,7 @@ from scipy.optimize import leastsq, root
 
 from fastopt._kernels import lmdif as L
 from fastopt._lm import solve_lm
-from arrays import read_only_copy, unaligned_copy
+from arrays import point_user, read_only_copy, unaligned_copy
 from mgh_problems import (BARD_Y, LIN_A, LIN_B, bard, bard_jac, box3d, box3d_jac, boundary_value,
                           boundary_value_jac, broyden_tridiagonal,
                           broyden_tridiagonal_jac, bvp_start,
@@ -680,31 +680,6 @@ def test_block_rows_of_other_kinds_and_earlier_results_unchanged():
     assert_allclose(ref["x"], x, rtol=1e-9)
 
 
-def _point_user(base, behaviour, seen, kept):
-    # `base` wrapped in a function that records a copy of every point it
-    # gets and then keeps, overwrites or returns its argument (or a view
-    # of it) as `behaviour` says.
-    def f(x):
-        seen.append(x.copy())
-        value = base(x)
-        if behaviour == "keep":
-            kept.append(x)
-        elif behaviour == "keep_every_other" and len(seen) % 2:
-            kept.append(x)
-        elif behaviour == "overwrite":
-            x[:] = np.nan
-        elif behaviour == "return_argument":
-            # the value computed into the argument itself (m == n)
-            x[:] = value
-            kept.append(x)
-            return x
-        elif behaviour == "return_view":
-            x[:] = value
-            return x[:]
-        return value
-    return f
-
-
 @pytest.mark.parametrize("behaviour", ["keep", "keep_every_other",
                                        "overwrite", "return_argument",
                                        "return_view"])
@@ -720,9 +695,9 @@ def test_python_driver_point_array_kept_overwritten_or_returned(behaviour,
     x0 = np.array([-1.2, 1.0])
     jac = rosenbrock_jac if use_jac else None
     ref_seen = []
-    ref = solve_lm(_point_user(rosenbrock, "none", ref_seen, []), x0, jac=jac)
+    ref = solve_lm(point_user(rosenbrock, "none", ref_seen, []), x0, jac=jac)
     seen, kept = [], []
-    out = solve_lm(_point_user(rosenbrock, behaviour, seen, kept), x0,
+    out = solve_lm(point_user(rosenbrock, behaviour, seen, kept), x0,
                    jac=jac)
     assert (out["nfev"], out["status"]) == (ref["nfev"], ref["status"])
     assert len(seen) == ref["nfev"] == len(ref_seen)
