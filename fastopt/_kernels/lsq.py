@@ -60,6 +60,7 @@ without inequalities (HFTI; also NaN in it).
 import math
 
 from ._jit import inline_kernel, kernel
+from .borrow import borrowed_matrix
 from .householder import (borrowed, dot, house_apply,
                           house_apply_contiguous, house_make)
 from .nnls import nnls_transposed
@@ -86,8 +87,10 @@ def _take(work, o, k):
 @inline_kernel
 def _take_matrix(work, o, rows, cols):
     # The next rows * cols entries as a C-contiguous (rows, cols) matrix,
-    # and the offset after them.
-    return work[o:o + rows * cols].reshape((rows, cols)), o + rows * cols
+    # and the offset after them; borrowed, as reshape's run-time helper
+    # and the view's reference count cost more than a small problem's
+    # arithmetic (the work arrays are sized by lsq_work_size).
+    return borrowed_matrix(work, o, rows, cols), o + rows * cols
 
 
 @inline_kernel
@@ -610,7 +613,7 @@ def hfti(A, b, x, tau, work):
     """
     m, n = A.shape
     work = borrowed(work)
-    At = work[:m * n].reshape((n, m))
+    At = borrowed_matrix(work, 0, n, m)
     for i in range(m):
         for j in range(n):
             At[j, i] = A[i, j]
@@ -667,7 +670,7 @@ def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
             f2[r] = sm
         y2 = y[mc:]
         if mg == 0:
-            E2t = E2.reshape((k, me))
+            E2t = borrowed_matrix(E2, 0, k, me)
             for r in range(me):
                 for j in range(k):
                     E2t[j, r] = E[r, mc + j]
@@ -676,7 +679,7 @@ def _lsei_inplace(C, d, E, f, G, h, x, mult, work, maxiter):
                 _undo_right_reflections(C, up, y, x)
                 return 7
         else:
-            E2r = E2.reshape((me, k))
+            E2r = borrowed_matrix(E2, 0, me, k)
             for r in range(me):
                 for j in range(k):
                     E2r[r, j] = E[r, mc + j]

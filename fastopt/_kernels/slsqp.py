@@ -53,6 +53,7 @@ and mode 10.
 import numpy as np
 
 from ._jit import kernel
+from .borrow import borrowed_matrix
 from .householder import borrowed
 from .ldl import ldl_identity, ldl_multiply, ldl_update
 from .lsq import lsq, lsq_work_size
@@ -105,25 +106,25 @@ _RELAXED = 6
 
 @kernel
 def _offsets(n, m):
-    # Start of each array in rw, and the total length without the LSQ work.
+    # Start of each array in rw, and the total length without the LSQ work
+    # (a tuple: an array would be allocated on every slsqp_iterate call).
     n1 = n + 1
-    o = np.empty(15, np.int64)
-    o[0] = NRS                                   # bfgs  n(n+1)/2
-    o[1] = o[0] + n * (n + 1) // 2               # x0    n
-    o[2] = o[1] + n                              # mu    m
-    o[3] = o[2] + m                              # s     n+1
-    o[4] = o[3] + n1                             # u     n+1
-    o[5] = o[4] + n1                             # v     n+1
-    o[6] = o[5] + n1                             # aug. factor (n+1)(n+2)/2
-    o[7] = o[6] + n1 * (n1 + 1) // 2             # aug. C  m(n+1)
-    o[8] = o[7] + m * n1                         # aug. g  n+1
-    o[9] = o[8] + n1                             # aug. xl n+1
-    o[10] = o[9] + n1                            # aug. xu n+1
-    o[11] = o[10] + n1                           # aug. mult m+2(n+1)
-    o[12] = o[11] + m + 2 * n1                   # ldl scratch n+1
-    o[13] = o[12] + n1                           # LSQ work
-    o[14] = o[13]
-    return o
+    o0 = NRS                                     # bfgs  n(n+1)/2
+    o1 = o0 + n * (n + 1) // 2                   # x0    n
+    o2 = o1 + n                                  # mu    m
+    o3 = o2 + m                                  # s     n+1
+    o4 = o3 + n1                                 # u     n+1
+    o5 = o4 + n1                                 # v     n+1
+    o6 = o5 + n1                                 # aug. factor (n+1)(n+2)/2
+    o7 = o6 + n1 * (n1 + 1) // 2                 # aug. C  m(n+1)
+    o8 = o7 + m * n1                             # aug. g  n+1
+    o9 = o8 + n1                                 # aug. xl n+1
+    o10 = o9 + n1                                # aug. xu n+1
+    o11 = o10 + n1                               # aug. mult m+2(n+1)
+    o12 = o11 + m + 2 * n1                       # ldl scratch n+1
+    o13 = o12 + n1                               # LSQ work
+    return (o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13,
+            o13)
 
 
 @kernel
@@ -250,7 +251,7 @@ def _augmented_qp(rw, o, n, m, meq, g, C, d, u, v, s, mult, work):
     n1 = n + 1
     bfgs = rw[o[0]:o[1]]
     ldl = rw[o[6]:o[7]]
-    Ca = rw[o[7]:o[8]].reshape((m, n1))
+    Ca = borrowed_matrix(rw, o[7], m, n1)
     ga = rw[o[8]:o[9]]
     xla = rw[o[9]:o[10]]
     xua = rw[o[10]:o[11]]

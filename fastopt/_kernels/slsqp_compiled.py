@@ -21,6 +21,7 @@ values are ``sign * (y[rows] - offset)`` over its ``size`` entries of
 import numpy as np
 
 from ._jit import kernel
+from .borrow import borrowed
 from .funcptr import as_function, as_function_returning
 from .slsqp import (EVALUATE_F, EVALUATE_G, I_ITER, max_violation,
                     slsqp_init, slsqp_iterate, slsqp_work_sizes)
@@ -251,7 +252,11 @@ def _solve(fc, fj, gc, gj, has_grad, fargs, functions, cargs, blocks, rows,
                                         A, x, raw, C, h, one_sided, method):
                     status = BAD_JACOBIAN
                     break
-        status = slsqp_iterate(rw, iw, f, g, C, d, x, xl, xu, mult)
+        # borrowed (this frame owns them): passing owned arrays costs an
+        # atomic increment and decrement each, per call
+        status = slsqp_iterate(borrowed(rw), borrowed(iw), f, borrowed(g),
+                               borrowed(C), borrowed(d), borrowed(x),
+                               borrowed(xl), borrowed(xu), borrowed(mult))
         need_f = status == EVALUATE_F
         need_g = status == EVALUATE_G
         if not (need_f or need_g):
