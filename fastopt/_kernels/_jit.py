@@ -30,6 +30,17 @@ Four decorators:
     inlined callee in another file changes: delete the callers'
     ``__pycache__/*.nbi``/``*.nbc`` after editing one.
 
+    Inlining is paid for at compile time, and more than linearly: numba
+    deep-copies the callee's IR, already holding its own inlined callees,
+    at every call site, block by block with the callee's whole scope each
+    time.  A large function inlined at several sites (the hybrid method's
+    factorisation step) or a stack of large ones (the inexact-Newton
+    driver over the Jacobian approximations) cost a minute of compilation
+    per kernel.  So large once-per-iteration steps are plain ``kernel``
+    calls; the drivers pass them borrowed arrays (see
+    :mod:`fastopt._kernels.borrow`), whose reference counting is a no-op,
+    and the call itself costs nanoseconds against microseconds of work.
+
 ``reduction_kernel``
     A ``kernel`` whose floating-point sums may be reassociated and whose
     multiply-adds may be fused (``fastmath={'reassoc', 'contract'}``), for

@@ -656,9 +656,13 @@ def _r1mpyq_at(rw, oa, m, n, ov, ow):
             rw[row + j] = temp
 
 
-@_inline
+@kernel
 def _after_jacobian(iw, rw):
     # fjac holds the Jacobian: factorise, form qtf, r and Q; first trial.
+    # Not inlined: _advance calls it from three places, and three inlined
+    # copies of the factorisation cost 40 s of compilation (see
+    # fastopt._kernels._jit); called once per Jacobian with borrowed
+    # arrays, the call is free.
     n = iw[I_N]
     ox = NSCALAR
     of = ox + n

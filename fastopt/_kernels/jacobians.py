@@ -34,10 +34,13 @@ from ._jit import inline_kernel, kernel
 from .reductions import (INF_BITS, LONG_VECTOR, abs_max_bits, long_dot,
                          long_dots4)
 
-# The per-iteration pieces are inline_kernels, inlined into the driver at
-# numba-IR level: a call between separately compiled kernels costs ~100 ns
-# for the reference counting of its array arguments, more than the work
-# itself on small systems.
+# The small per-iteration helpers are inline_kernels, inlined into their
+# callers at numba-IR level: a call between separately compiled kernels
+# costs ~100 ns for the reference counting of its array arguments, more
+# than the work itself on small systems.  jac_setup, jac_solve and
+# jac_update are plain kernels: the driver calls each once per iteration
+# with borrowed arrays (no reference counting), and inlining all three
+# into it cost 40 s of its 67 s of compilation (see fastopt._kernels._jit).
 
 __all__ = ["BROYDEN1", "BROYDEN2", "ANDERSON", "LINEARMIXING",
            "DIAGBROYDEN", "EXCITINGMIXING", "RESTART", "SIMPLE", "SVD",
@@ -187,7 +190,7 @@ def jac_init(jr, kind, n, alpha, red, max_rank, to_retain, w0, M,
     return np.empty((0, 0))
 
 
-@inline_kernel
+@kernel
 def jac_setup(jr, hist, dense, x, f):
     """SciPy's ``setup(x0, f0)``: remember the point, autoscale alpha
     (``0.5 max(|x0|, 1) / |f0|``, 1 if f0 = 0) and clear the history."""
@@ -471,7 +474,7 @@ def _add_anderson_terms(jr, hist, gamma, alpha, m, r, out):
                       + g3 * (x3[i] + alpha * f3[i]))
 
 
-@inline_kernel
+@kernel
 def jac_solve(jr, hist, dense, f, out):
     """``out = solve(f)``: the approximation of ``J^-1 f`` (the driver's
     step is ``-out``).  A Broyden matrix giving a non-finite result is
@@ -645,7 +648,7 @@ def _anderson_update(jr, hist, dense, x, f, last_x, last_f):
         dense[count - 1, i] = g
 
 
-@inline_kernel
+@kernel
 def jac_update(jr, hist, dense, x, f):
     """SciPy's ``update(x, f)`` after :func:`jac_prepare` (returned False):
     dx = x - last_x, df = f - last_f, the kind's update, then remember

@@ -60,9 +60,9 @@ without inequalities (HFTI; also NaN in it).
 import math
 
 from ._jit import inline_kernel, kernel
-from .borrow import borrowed_matrix
-from .householder import (borrowed, dot, house_apply,
-                          house_apply_contiguous, house_make)
+from .borrow import borrowed, borrowed_matrix
+from .householder import (dot, house_apply, house_apply_contiguous,
+                          house_make)
 from .nnls import nnls_transposed
 
 __all__ = ["ldp", "lsi", "lsei", "hfti", "lsq", "ldp_work_size",

@@ -53,8 +53,7 @@ and mode 10.
 import numpy as np
 
 from ._jit import kernel
-from .borrow import borrowed_matrix
-from .householder import borrowed
+from .borrow import borrowed, borrowed_matrix
 from .ldl import ldl_identity, ldl_multiply, ldl_update
 from .lsq import lsq, lsq_work_size
 
@@ -123,8 +122,7 @@ def _offsets(n, m):
     o11 = o10 + n1                               # aug. mult m+2(n+1)
     o12 = o11 + m + 2 * n1                       # ldl scratch n+1
     o13 = o12 + n1                               # LSQ work
-    return (o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13,
-            o13)
+    return (o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13)
 
 
 @kernel
