@@ -115,7 +115,14 @@ def test_catalogue_matches_scipy(name, scale, use_jac):
         assert_allclose(ours["fun"], info["fvec"], rtol=1e-6, atol=1e-9)
     # a faithful port takes the same steps: the results agree closely
     assert_allclose(ours["x"], x, rtol=1e-9, atol=1e-12)
-    assert_array_equal(ours["ipvt"], info["ipvt"])
+    # and pivot the same columns, except where the Jacobian at the end is
+    # singular (Powell's singular function): there the trailing diagonal
+    # of R is rounding noise, ~1e-17 against 10, and the order of those
+    # columns is decided by the last bits (SciPy's own varies between
+    # processes), so only the columns ahead of them are compared
+    rdiag = np.abs(np.diag(info["fjac"]))
+    rank = int(np.sum(rdiag > 1e-12 * rdiag.max()))
+    assert_array_equal(ours["ipvt"][:rank], info["ipvt"][:rank])
 
 
 @pytest.mark.parametrize("scale", [1.0, 10.0, 100.0])
