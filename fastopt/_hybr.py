@@ -12,16 +12,18 @@ once before MINPACK starts; fastopt checks the shape on the first
 iteration call instead.)
 """
 import sys
-import weakref
 
 import numpy as np
 from numba import types
 
-from ._compiled_fun import _args_key, compiled_addresses, is_compiled
+from ._compiled_fun import compiled_addresses
+from ._kernel_calls import (INT64_MAX, UNSHARED, call_kernel,
+                            compiled_kind, kernel_key, kernel_vector,
+                            last_addresses)
 from ._kernels import hybrd as K
 from ._workspace_pool import WorkspacePool
 
-__all__ = ["solve_hybr", "run_hybr", "HYBR_MESSAGES", "call_kernel"]
+__all__ = ["solve_hybr", "run_hybr", "HYBR_MESSAGES"]
 
 HYBR_MESSAGES = {
     0: "Improper input parameters were entered.",
@@ -93,21 +95,6 @@ def _options(x0, band, diag, maxfev, eps, use_jac):
     return ml, mu, mode, diag_arr, maxfev, epsfcn
 
 
-def kernel_vector(values):
-    """``values`` (``x0``, ``diag``) as the 1-D C-contiguous float64 array
-    the kernels take: the array itself when it already is one, writeable
-    and aligned (the kernels never write to it), else a copy.  A read-only
-    or unaligned input is copied, so that every array the kernels get has
-    the one numba type their memoised entry points (see
-    :func:`call_kernel`) are compiled for."""
-    if (type(values) is _NDARRAY and values.dtype is _FLOAT64
-            and values.ndim == 1):
-        flags = values.flags
-        if flags.c_contiguous and flags.writeable and flags.aligned:
-            return values
-    return np.array(values, dtype=np.float64).ravel()
-
-
 def _as_f(value, n, fun, first):
     if (type(value) is np.ndarray and value.dtype == np.float64
             and value.shape == (n,) and value.flags.c_contiguous):
@@ -148,8 +135,8 @@ _ENTRY = []
 
 
 def _entries():
-    # Compiled entries (see hybrd.entry_point) of the kernels the Python
-    # driver calls, each for the one signature it uses: numba's
+    # Compiled entries (see fastopt._kernels.entry) of the kernels the
+    # Python driver calls, each for the one signature it uses: numba's
     # argument-type dispatch would cost more than the call itself.  The
     # driver passes exactly these types (the state's address, float64 C
     # vectors, a float64 vector of any stride for the value, a C float64
@@ -189,17 +176,6 @@ def _workspace(n):
     return state, address, iw, rw, rw[oe:oe + n]
 
 
-def _local_refcount():
-    # sys.getrefcount of an array held by one local variable only (it
-    # depends on the Python version), for the drivers' test whether the
-    # user's function kept a reference to its argument.
-    probe = np.empty(0)
-    return sys.getrefcount(probe)
-
-
-_UNSHARED = _local_refcount()
-
-
 def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
                   mode, diag, use_jac, col_deriv, out, default_eps=False):
     # The reverse-communication loop.  The finite-difference points come
@@ -212,13 +188,13 @@ def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
     # The function gets `point`, which the kernels refill with each point
     # to evaluate, unless the function kept a reference to it: then it
     # keeps its values and the next call gets a new array.
-    unshared = _UNSHARED
+    unshared = UNSHARED
     getrefcount = sys.getrefcount
     point = np.empty(n)
     # The entry takes int64s: a larger maxfev is never reached (and a
     # negative one is improper input either way), bandwidths of n or more
     # mean a dense Jacobian just as n does.
-    maxfev = min(max(maxfev, -1), _INT64_MAX)
+    maxfev = min(max(maxfev, -1), INT64_MAX)
     action = init(address, point, x0, xtol, maxfev, min(ml, n), min(mu, n),
                   epsfcn, factor, mode, diag, use_jac, col_deriv)
     EVALUATE_F = K.EVALUATE_F
@@ -274,84 +250,6 @@ def _solve_python(fun, jac, x0, args, xtol, maxfev, ml, mu, epsfcn, factor,
     return result
 
 
-# (kernel dispatcher, argument key) -> the compiled entry point of the
-# overload those arguments select (see call_kernel).
-_KERNEL_ENTRIES = {}
-_MAX_KERNEL_ENTRIES = 256
-_INT64_MIN = -2 ** 63
-_INT64_MAX = 2 ** 63 - 1
-
-
-def call_kernel(dispatcher, key, arguments):
-    """``dispatcher(*arguments)``, through the memoised compiled entry
-    point of the overload that the dispatcher picked the first time.
-
-    Numba's dispatcher resolves the type of every argument on every call
-    (0.2-0.5 us for the dozen arguments of the compiled drivers).  The
-    caller passes a ``key`` that determines those types, which it must: an
-    entry point converts its arguments by its own signature without
-    checking them.  The drivers' arrays are always writeable, aligned,
-    C-contiguous float64 vectors (see :func:`kernel_vector`), their scalars Python
-    ints (within int64, see :func:`_kernel_key`), floats and bools in
-    fixed positions, so only ``args`` varies, and ``key`` is
-    :func:`~fastopt._compiled_fun._args_key` of it (None: no memo, the
-    dispatcher every time).  The overload is looked up after a call
-    through the dispatcher, never compiled here.
-    """
-    if key is not None:
-        entry = _KERNEL_ENTRIES.get((dispatcher, key))
-        if entry is not None:
-            return entry(*arguments)
-    result = dispatcher(*arguments)
-    if key is not None:
-        signature = tuple(map(dispatcher.typeof_pyval, arguments))
-        overload = dispatcher.overloads.get(signature)
-        if overload is not None:
-            if len(_KERNEL_ENTRIES) >= _MAX_KERNEL_ENTRIES:
-                _KERNEL_ENTRIES.clear()
-            _KERNEL_ENTRIES[(dispatcher, key)] = overload.entry_point
-    return result
-
-
-def _kernel_key(args, maxfev, memo=True):
-    # call_kernel's key: _args_key(args) (no call for the common empty
-    # args), or None if maxfev (or, memo False, another integer argument)
-    # does not fit in int64: numba would type it otherwise.
-    if not (memo and _INT64_MIN <= maxfev <= _INT64_MAX):
-        return None
-    return _args_key(args) if args else ()
-
-
-_COMPILED_CLASS = {}
-
-
-def compiled_kind(fun):
-    """:func:`~fastopt._compiled_fun.is_compiled`, memoised per class
-    (``isinstance`` against numba's dispatcher class costs more)."""
-    cls = fun.__class__
-    flag = _COMPILED_CLASS.get(cls)
-    if flag is None:
-        flag = _COMPILED_CLASS[cls] = is_compiled(fun)
-    return flag
-
-
-_LAST = [(None, None, None)]   # [(weakref to fun, matrix flag, addresses)]
-
-
-def _addresses(fun, args, matrix=False):
-    # compiled_addresses with a one-entry memo for the common call without
-    # extra arguments (repeated solves of one function); the entry is one
-    # tuple, replaced at once, so threads never see a mixed entry.
-    if args:
-        return compiled_addresses(fun, args, matrix=matrix)
-    ref, flag, addr = _LAST[0]
-    if ref is not None and flag is matrix and ref() is fun:
-        return addr
-    addr = compiled_addresses(fun, args, matrix=matrix)
-    _LAST[0] = (weakref.ref(fun), matrix, addr)
-    return addr
-
-
 def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
              diag):
     """The hybrid method on ``fun`` (see :func:`solve_hybr`), as raw
@@ -374,7 +272,7 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
     else:
         ml, mu, mode, diag_arr, maxfev, epsfcn = _options(
             x0, band, diag, maxfev, eps, use_jac)
-        if ml > _INT64_MAX or mu > _INT64_MAX:
+        if ml > INT64_MAX or mu > INT64_MAX:
             small_ints = False   # not int64s: no memoised entry point
     xtol = float(xtol)
     factor = float(factor)
@@ -386,19 +284,19 @@ def run_hybr(fun, x0, args, jac, col_deriv, xtol, maxfev, band, eps, factor,
     packed = None
     if compiled_kind(fun):
         # the compiled driver, when the functions compile for these types
-        faddr = _addresses(fun, args)
+        faddr = last_addresses(fun, args)
         if faddr is None:
             pass
         elif not use_jac:
             packed = call_kernel(
-                K.hybrd_at, _kernel_key(args, maxfev, small_ints),
+                K.hybrd_at, kernel_key(args, maxfev, small_ints),
                 (faddr[0], faddr[1], args, x0, xtol, maxfev, ml, mu, epsfcn,
                  factor, mode, diag_arr, out))
         elif compiled_kind(jac):
             jaddr = compiled_addresses(jac, args, matrix=True)
             if jaddr is not None:
                 packed = call_kernel(
-                    K.hybrj_at, _kernel_key(args, maxfev, small_ints),
+                    K.hybrj_at, kernel_key(args, maxfev, small_ints),
                     (faddr[0], faddr[1], jaddr[0], jaddr[1], args, x0, xtol,
                      maxfev, factor, mode, diag_arr, bool(col_deriv), out))
     if packed is None:

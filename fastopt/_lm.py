@@ -25,10 +25,11 @@ import numpy as np
 from numba import types
 
 from ._compiled_fun import compiled_addresses
-from ._hybr import (_INT64_MAX, _UNSHARED, _addresses, _kernel_key,
-                    call_kernel, compiled_kind, kernel_vector)
+from ._kernel_calls import (INT64_MAX, UNSHARED, call_kernel,
+                            compiled_kind, kernel_key, kernel_vector,
+                            last_addresses)
 from ._kernels import lmdif as _lm
-from ._kernels.hybrd import array_address, entry_point
+from ._kernels.entry import array_address, entry_point
 from ._workspace_pool import WorkspacePool
 
 __all__ = ["solve_lm", "run_lm", "MESSAGES"]
@@ -65,7 +66,7 @@ _ENTRY = []
 
 def _entries():
     # Compiled entries of the kernels the Python driver calls, each for the
-    # one signature it uses (see fastopt._kernels.hybrd.entry_point): the
+    # one signature it uses (see fastopt._kernels.entry.entry_point): the
     # driver passes exactly those types (the state's address, float64 C
     # vectors, a float64 vector of any stride for the values, Python
     # scalars).
@@ -152,7 +153,7 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
                float(gtol), maxiter, float(eps), float(factor), diag_arr)
 
     if compiled_kind(fun) and (not use_jac or compiled_kind(jac)):
-        addr = _addresses(fun, args)
+        addr = last_addresses(fun, args)
         jaddr = (0, 0)
         if addr is not None and use_jac:
             jaddr = compiled_addresses(jac, args, matrix=True)
@@ -161,7 +162,7 @@ def run_lm(fun, x0, args, jac, col_deriv, xtol, ftol, gtol, maxiter, eps,
             # _NO_DIAG): the types depend on args and on
             # whether maxiter is an int64 only (see call_kernel)
             return _unpack(call_kernel(
-                _lm.lm_solve_at, _kernel_key(args, maxiter),
+                _lm.lm_solve_at, kernel_key(args, maxiter),
                 (addr[0], addr[1], jaddr[0], jaddr[1], args, x0) + options),
                 n)
 
@@ -176,7 +177,7 @@ def _solve_python(fun, x0, args, jac, col_deriv, options):
     # new array.
     n = x0.size
     init, step, packed, array_address = _ENTRY or _entries()
-    unshared = _UNSHARED
+    unshared = UNSHARED
     getrefcount = sys.getrefcount
     point = x0.copy()
     values = fun(point, *args)
@@ -194,7 +195,7 @@ def _solve_python(fun, x0, args, jac, col_deriv, options):
         options
     # the entry takes an int64: a larger maxfev is never reached (and a
     # negative one is improper input either way)
-    maxfev = min(max(maxfev, -1), _INT64_MAX)
+    maxfev = min(max(maxfev, -1), INT64_MAX)
     init(address, point, x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
          epsfcn, factor, diag)
     # values = f(x0) on the first call

@@ -737,15 +737,15 @@ def test_read_only_and_unaligned_inputs_give_identical_runs(kind):
 
 
 def test_compiled_entry_points_are_memoised_per_argument_types():
-    from fastopt import _hybr
+    from fastopt import _kernel_calls
 
     x0 = np.array([3.0, -1.0, 0.0, 1.0])
     first = solve_hybr(jit_powell_singular, x0, args=(10.0,))
-    assert (H.hybrd_at, (float,)) in _hybr._KERNEL_ENTRIES
+    assert (H.hybrd_at, (float,)) in _kernel_calls._KERNEL_ENTRIES
     again = solve_hybr(jit_powell_singular, x0, args=(10.0,))
     with_jac = solve_hybr(jit_powell_singular, x0, args=(10.0,),
                           jac=jit_powell_singular_jac)
-    assert (H.hybrj_at, (float,)) in _hybr._KERNEL_ENTRIES
+    assert (H.hybrj_at, (float,)) in _kernel_calls._KERNEL_ENTRIES
     for key in ("x", "fun", "fjac", "r", "qtf"):
         assert_array_equal(again[key], first[key])
     assert again["nfev"] == first["nfev"]
@@ -757,9 +757,9 @@ def test_compiled_entry_points_are_memoised_per_argument_types():
     assert (with_jac["nfev"], with_jac["njev"]) == (py["nfev"], py["njev"])
     # arguments _args_key cannot describe, and integers beyond int64, go
     # through the dispatcher every time
-    assert _hybr._kernel_key((object(),), 5) is None
-    assert _hybr._kernel_key((), 2 ** 63) is None
-    assert _hybr._kernel_key((), 5, False) is None
+    assert _kernel_calls.kernel_key((object(),), 5) is None
+    assert _kernel_calls.kernel_key((), 2 ** 63) is None
+    assert _kernel_calls.kernel_key((), 5, False) is None
 
 
 def test_reused_work_spaces_do_not_leak_between_solves():

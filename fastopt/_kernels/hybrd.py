@@ -83,6 +83,7 @@ from numba import njit
 
 from ._jit import OPTIONS, driver, kernel
 from .borrow import borrowed, borrowed_int64_vector, borrowed_vector
+from .entry import array_address, entry_point
 from .funcptr import as_function, as_function_returning
 from numba.core.unsafe.refcount import get_refcount
 
@@ -993,18 +994,6 @@ def _put_point(iw, rw, action):
     return action
 
 
-def _array_address(a):
-    # See array_address.
-    return a.ctypes.data
-
-
-array_address = njit(types.int64(types.float64[::1]),
-                     **OPTIONS)(_array_address)
-array_address.__doc__ = """The address of the data of a C float64 vector
-(``a.ctypes.data`` costs the Python driver about 0.8 us, this call a
-tenth of that)."""
-_array_address.__doc__ = array_address.__doc__
-array_address.disable_compile()
 
 
 def _hybr_init_at(address, point, x0, xtol, maxfev, ml, mu, epsfcn, factor,
@@ -1088,14 +1077,6 @@ def hybr_packed_at(address, out):
     return _packed_into(iw, rw, info, borrowed(out))
 
 
-def entry_point(dispatcher):
-    """The compiled entry of a kernel compiled for exactly one signature,
-    callable from Python without numba's argument-type dispatch (a third of
-    the cost of a small call).  It converts its arguments by that
-    signature without checking array dtypes or dimensions: the caller must
-    pass exactly the declared types."""
-    (signature,) = dispatcher.signatures
-    return dispatcher.overloads[signature].entry_point
 
 
 @kernel
