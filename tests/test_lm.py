@@ -738,3 +738,25 @@ def test_python_driver_maxfev_beyond_int64():
         assert (out["status"], out["nfev"]) == (ref["status"], ref["nfev"])
         assert_array_equal(out["x"], ref["x"])
     assert solve_lm(rosenbrock, x0, maxiter=-2 ** 70)["status"] == 0
+
+
+# Last in this file: the lm kernels are in the disk cache by now, so the
+# fresh interpreter below loads them instead of compiling them again.
+def test_solving_with_lm_does_not_load_the_hybrid_method():
+    # hybr's kernels compile when their module is imported (about 30 s on
+    # an empty cache): a process that only uses 'lm' must not pay for them
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, fastopt\n"
+            "from numba import njit\n"
+            "def f(x):\n"
+            "    return np.array([x[0] - 1.0, x[1] * x[1] - 4.0])\n"
+            "x0 = np.array([0.5, 1.0])\n"
+            "print(fastopt.root(f, x0, method='lm').success,\n"
+            "      fastopt.root(njit(f), x0, method='lm').success,\n"
+            "      'fastopt._kernels.hybrd' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True", "False"]
