@@ -21,6 +21,7 @@ from ._kernel_calls import (INT64_MAX, UNSHARED, call_kernel,
                             compiled_kind, kernel_key, kernel_vector,
                             last_addresses)
 from ._kernels import hybrd as K
+from ._kernels.entry import array_address, entry_point
 from ._workspace_pool import WorkspacePool
 
 __all__ = ["solve_hybr", "run_hybr", "HYBR_MESSAGES"]
@@ -147,10 +148,10 @@ def _entries():
         if not callable(packed):  # pragma: no cover - numba changed
             packed = K.hybr_packed_at
         # one slice assignment: threads racing here store the same entries
-        _ENTRY[:] = (K.entry_point(K.hybr_init_at),
-                     K.entry_point(K.hybr_step_at),
-                     K.entry_point(K.hybr_jac_at), packed,
-                     K.entry_point(K.array_address))
+        _ENTRY[:] = (entry_point(K.hybr_init_at),
+                     entry_point(K.hybr_step_at),
+                     entry_point(K.hybr_jac_at), packed,
+                     entry_point(array_address))
     return _ENTRY
 
 

@@ -83,7 +83,6 @@ from numba import njit
 
 from ._jit import OPTIONS, driver, kernel
 from .borrow import borrowed, borrowed_int64_vector, borrowed_vector
-from .entry import array_address, entry_point
 from .funcptr import as_function, as_function_returning
 from numba.core.unsafe.refcount import get_refcount
 
@@ -92,9 +91,8 @@ from .minpack_qr import enorm_at, vector_at
 __all__ = ["hybr_start", "hybr_init", "hybr_advance", "hybr_layout",
            "hybr_result", "hybr_packed", "hybr_solve", "hybrd_at", "hybrj_at",
            "hybr_block", "hybr_advance_f", "hybr_step", "hybr_init_at",
-           "hybr_step_at", "hybr_jac_at", "hybr_packed_at", "array_address",
-           "packed_size",
-           "entry_point", "EVALUATE_F",
+           "hybr_step_at", "hybr_jac_at", "hybr_packed_at", "packed_size",
+           "EVALUATE_F",
            "EVALUATE_JAC", "EVALUATE_BLOCK", "DONE", "IW_SIZE", "NSCALAR"]
 
 # actions
@@ -938,7 +936,8 @@ hybr_advance_f = njit(
 _hybr_advance_f.__doc__ = hybr_advance_f.__doc__ = """:func:`hybr_advance` after EVALUATE_F or
 EVALUATE_BLOCK, for Python drivers: compiled for one signature only (float64
 vectors, ``fval`` of any stride), so that a Python driver can call its
-compiled entry point directly (see :func:`entry_point`); returns -1,
+compiled entry point directly (see
+:func:`fastopt._kernels.entry.entry_point`); returns -1,
 leaving the state untouched, if ``fval`` does not have n entries (after
 EVALUATE_F) or the action was another one."""
 hybr_advance_f.disable_compile()
@@ -992,8 +991,6 @@ def _put_point(iw, rw, action):
         for j in range(n):
             point[j] = rw[oe + j]
     return action
-
-
 
 
 def _hybr_init_at(address, point, x0, xtol, maxfev, ml, mu, epsfcn, factor,
@@ -1075,8 +1072,6 @@ def hybr_packed_at(address, out):
     info[1] = iw[I_NFEV]
     info[2] = iw[I_NJEV]
     return _packed_into(iw, rw, info, borrowed(out))
-
-
 
 
 @kernel
