@@ -24,7 +24,7 @@ FLOAT_VECTOR = types.Array(types.float64, 1, "C")
 COMPLEX_VECTOR = types.Array(types.complex128, 1, "C")
 FLOAT_MATRIX = types.Array(types.float64, 2, "C")
 
-# dispatcher -> {(x_type, args_type): (target dispatcher, addresses) | None}
+# dispatcher -> {key: (adapter or None, addresses) | None}
 _ADDRESSES = weakref.WeakKeyDictionary()
 
 
@@ -134,50 +134,64 @@ def _ov_as_complex_vector(value):
     return _vector_impl(value, types.complex128)
 
 
-def _adapter(fun, x_type, return_type):
-    # fun(x, *args) as adapter(x, args) -> C-contiguous 1-D vector of the
-    # point's dtype (or, for Jacobians, a C-contiguous float64 matrix; for
-    # objectives, a float64), whatever scalar or array the user's function
-    # returns.
+def _adapter(fun, x_type, return_type, nargs):
+    # fun(x, a0, ..., a{nargs-1}) as adapter(x, a0, ...) -> C-contiguous
+    # 1-D vector of the point's dtype (or, for Jacobians, a C-contiguous
+    # float64 matrix; for objectives, a float64), whatever scalar or array
+    # the user's function returns.  The parameters are spelt out (the
+    # source is generated): numba types a star parameter as one tuple, and
+    # the kernels call the function with the extra arguments one by one.
     if return_type == types.float64:
-        @njit
-        def adapter(x, args):
-            return _as_float(fun(x, *args))
+        convert = _as_float
     elif return_type == FLOAT_MATRIX:
-        @njit
-        def adapter(x, args):
-            return _as_float_matrix(fun(x, *args))
+        convert = _as_float_matrix
     elif x_type == COMPLEX_VECTOR:
-        @njit
-        def adapter(x, args):
-            return _as_complex_vector(fun(x, *args))
+        convert = _as_complex_vector
     else:
-        @njit
-        def adapter(x, args):
-            return _as_float_vector(fun(x, *args))
-    return adapter
+        convert = _as_float_vector
+    params = "".join(f", a{i}" for i in range(nargs))
+    namespace = {"fun": fun, "convert": convert}
+    exec(f"def adapter(x{params}):\n"
+         f"    return convert(fun(x{params}))\n", namespace)
+    return njit(namespace["adapter"])
 
 
 def _resolve(fun, x_type, args_type, return_type):
+    # (target, addresses) of the function the kernels call: the user's own
+    # compiled fun when it returns exactly return_type (target None: the
+    # user holds it), else an adapter converting its result.  An adapter
+    # is a compilation of its own (70-90 ms in a process's first call);
+    # the user's function has to be compiled either way.
     signature = function_signature(x_type, args_type, return_type)
-    adapter = _adapter(fun, x_type, return_type)
+    own = fun.overloads.get(signature.args)
+    if own is None:
+        try:
+            fun.compile(signature.args)
+        except (TypingError, TypeError, RuntimeError):
+            # The function cannot take these types (for example a
+            # real-only function under the complex step) or this many
+            # arguments, or has fixed signatures without this one
+            # (RuntimeError: "compilation disabled"): the caller falls back
+            # to calling it from Python, where any error reaches the user
+            # as Python raises it.
+            return None
+        own = fun.overloads.get(signature.args)
+    returned = own.signature.return_type if own is not None else None
+    if returned == return_type:
+        return None, function_addresses(fun, signature)
+    # The default step depends on the dtype the function returns; the
+    # compiled path assumes float64 (complex128 for the complex step).
+    # An objective's value is converted to float64 whatever it was.
+    if return_type != types.float64:
+        dtype = getattr(returned, "dtype", returned)
+        if dtype not in (types.float64, types.complex128, types.int64,
+                         types.boolean):
+            return None
+    adapter = _adapter(fun, x_type, return_type, len(signature.args) - 1)
     try:
         adapter.compile(signature.args)
     except TypingError:
-        # The function cannot take these types (for example a real-only
-        # function under the complex step): the caller falls back to
-        # calling it from Python, where the same error reaches the user.
-        return None
-    # The default step depends on the dtype the function returns; the
-    # compiled path assumes float64 (complex128 for the complex step).
-    if return_type == types.float64:
-        # an objective's value: converted to float64 whatever it was
-        return adapter, function_addresses(adapter, signature)
-    own = fun.overloads.get((x_type,) + tuple(args_type.types))
-    returned = own.signature.return_type if own is not None else None
-    dtype = getattr(returned, "dtype", returned)
-    if dtype not in (types.float64, types.complex128, types.int64,
-                     types.boolean):
+        # (a result the conversions do not take, such as a tuple)
         return None
     return adapter, function_addresses(adapter, signature)
 
@@ -228,8 +242,10 @@ def compiled_addresses(fun, args, complex_step=False, matrix=False,
     Returns
     -------
     (c_addr, jit_addr) or None
-        Addresses of a compiled ``adapter(x, args)`` calling
-        ``fun(x, *args)``; kernels call it as ``fun(x, *(args,))``.
+        Addresses of ``fun`` compiled for ``(x, *args)`` when it returns
+        exactly the type the kernels take, else of a compiled
+        ``adapter(x, *args)`` converting its result; kernels call it as
+        ``fun(x, *args)`` (see :func:`~fastopt._kernels.funcptr.as_function`).
         None when the function cannot be compiled for these types, or the
         arguments have no numba type; the caller then calls it from Python.
     """

@@ -106,6 +106,53 @@ def test_new_user_function_does_not_recompile_kernels():
     assert_allclose(J, [[3 * np.cos(1.5), 0.0], [1.5, 0.5]], rtol=1e-8)
 
 
+def test_kernels_call_the_users_function_itself_when_its_result_fits():
+    # A function returning a C-contiguous float64 vector is called through
+    # its own compiled code (no adapter to compile); one returning anything
+    # else goes through an adapter converting the result.  Both give
+    # SciPy's Jacobian.
+    from fastopt import _compiled_fun
+
+    @njit
+    def exact(x, a, b):
+        return np.array([a * x[0] ** 2 + x[1], b[0] * np.sin(x[0]) * x[1]])
+
+    @njit
+    def strided(x, a, b):
+        out = np.empty(4)
+        out[0] = a * x[0] ** 2 + x[1]
+        out[2] = b[0] * np.sin(x[0]) * x[1]
+        return out[::2]
+
+    x0 = np.array([0.7, -1.3])
+    args = (2.0, np.array([3.0]))
+    for fun, adapted in [(exact, False), (strided, True)]:
+        J = approx_derivative(fun, x0, args=args)
+        assert_allclose(J, scipy_approx(fun, x0, args=args), rtol=RTOL,
+                        atol=ATOL)
+        [(target, _)] = _compiled_fun._ADDRESSES[fun].values()
+        assert (target is not None) is adapted
+
+
+def test_functions_with_fixed_signatures():
+    # compiled for exactly the kernels' types: called as they are; for
+    # others (numba may not compile them anew): called from Python
+    from fastopt import _compiled_fun
+
+    def residual(x):
+        return np.array([x[0] ** 2 - 2.0 * x[1], np.sin(x[1])])
+
+    contiguous = njit("float64[::1](float64[::1])")(residual)
+    any_layout = njit("float64[:](float64[:])")(residual)
+    x0 = np.array([0.7, -1.3])
+    expected = np.array([[1.4, -2.0], [0.0, np.cos(-1.3)]])
+    for fun, compiled_path in [(contiguous, True), (any_layout, False)]:
+        J = approx_derivative(fun, x0, method="3-point")
+        assert_allclose(J, expected, rtol=1e-8, atol=1e-10)
+        [entry] = _compiled_fun._ADDRESSES[fun].values()
+        assert (entry is not None) is compiled_path
+
+
 def test_njit_with_kwargs_or_float32_uses_python_path():
     x0 = np.array([0.7, -1.3, 2.1], dtype=np.float32)
     ours = approx_derivative(P.jit_polynomial, x0)

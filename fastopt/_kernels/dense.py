@@ -16,7 +16,7 @@ really represents.
 import numpy as np
 from ._jit import driver, kernel
 
-from .funcptr import as_function
+from .funcptr import as_function, call_with
 from .steps import (METHOD_2POINT, METHOD_3POINT, STEP_DEFAULT,
                     absolute_steps, difference_steps)
 
@@ -175,7 +175,7 @@ def dense_difference(fun, args, x0, f0, h, one_sided, method):
         if method == METHOD_2POINT:
             x1[j] = x0[j] + h[j]
             dx = x1[j] - x0[j]
-            f1 = fun(x1, *args)
+            f1 = call_with(fun, x1, args)
             check_size(f1, m)
             for i in range(m):
                 jac_t[j, i] = (f1[i] - f0[i]) / dx
@@ -189,9 +189,9 @@ def dense_difference(fun, args, x0, f0, h, one_sided, method):
             x1[j] = x0[j] - h[j]
             x2[j] = x0[j] + h[j]
             dx = x2[j] - x1[j]
-        f1 = fun(x1, *args)
+        f1 = call_with(fun, x1, args)
         check_size(f1, m)
-        f2 = fun(x2, *args)
+        f2 = call_with(fun, x2, args)
         check_size(f2, m)
         if one_sided[j]:
             for i in range(m):
@@ -216,7 +216,7 @@ def dense_difference_cs(fun, args, x0, m, h):
     z = x0.astype(np.complex128)
     for j in range(n):
         z[j] = x0[j] + 1j * h[j]
-        f1 = fun(z, *args)
+        f1 = call_with(fun, z, args)
         check_size(f1, m)
         for i in range(m):
             jac_t[j, i] = f1[i].imag / h[j]
@@ -242,10 +242,10 @@ def dense_difference_at(c_addr, jit_addr, args, x0, f0, rstep, step,
     """
     fun = as_function(c_addr, jit_addr, x0.copy(), args)
     if f0.size == 0:
-        f0 = fun(x0.copy(), args)
+        f0 = call_with(fun, x0.copy(), args)
     h, one_sided = difference_steps(x0, rstep, step, step_kind, lb, ub,
                                     lb.size > 0, method)
-    return dense_difference(fun, (args,), x0, f0, h, one_sided, method)
+    return dense_difference(fun, args, x0, f0, h, one_sided, method)
 
 
 @kernel
@@ -254,11 +254,11 @@ def dense_difference_default_at(c_addr, jit_addr, args, x0, rstep, method):
     no bounds, ``f0`` evaluated here.  Fewer arguments to convert from
     Python, which is most of the cost on small problems."""
     fun = as_function(c_addr, jit_addr, x0.copy(), args)
-    f0 = fun(x0.copy(), args)
+    f0 = call_with(fun, x0.copy(), args)
     empty = np.empty(0)
     h, one_sided = difference_steps(x0, rstep, empty, STEP_DEFAULT, empty,
                                     empty, False, method)
-    return dense_difference(fun, (args,), x0, f0, h, one_sided, method)
+    return dense_difference(fun, args, x0, f0, h, one_sided, method)
 
 
 @kernel
@@ -275,6 +275,6 @@ def dense_difference_cs_at(c_addr, jit_addr, args, x0, m, rstep, step,
     """
     fun = as_function(c_addr, jit_addr, x0.astype(np.complex128), args)
     if m < 0:
-        m = fun(x0.astype(np.complex128), args).size
+        m = call_with(fun, x0.astype(np.complex128), args).size
     h = absolute_steps(x0, rstep, step, step_kind)
-    return dense_difference_cs(fun, (args,), x0, m, h)
+    return dense_difference_cs(fun, args, x0, m, h)

@@ -69,7 +69,7 @@ from numba.extending import intrinsic
 
 from ._jit import inline_kernel, kernel
 from .borrow import borrowed, borrowed_int64_vector, borrowed_vector
-from .funcptr import as_function
+from .funcptr import as_function, call_with
 from .reductions import long_difference_dots, long_dot
 
 # The internal helpers are inline_kernels (inlined at the numba IR level
@@ -688,7 +688,7 @@ def dfsane_at(c_addr, jit_addr, args, x0, ftol, fatol, maxfev, M, sigma_0,
     # were half of an evaluation's cost at small n.
     xa = x0.copy()
     xb = np.empty(n)
-    Fk = fun(xa, args)
+    Fk = call_with(fun, xa, args)
     if _address(Fk) == _address(xa):
         Fk = Fk.copy()    # the function returned its argument
     iw, rw = _new_state(n, ftol, fatol, maxfev, M, sigma_0, sigma_eps, cheng,
@@ -709,9 +709,9 @@ def dfsane_at(c_addr, jit_addr, args, x0, ftol, fatol, maxfev, M, sigma_0,
         # the owned buffer itself: a function that keeps its argument
         # keeps a counted reference, never a borrowed view
         if trial_in_b:
-            Ft = fun(xb, args)
+            Ft = call_with(fun, xb, args)
         else:
-            Ft = fun(xa, args)
+            Ft = call_with(fun, xa, args)
         biw[I_NFEV] += 1
         if Ft.size != n:
             biw[I_BAD_SIZE] = Ft.size

@@ -83,7 +83,7 @@ from numba import njit
 
 from ._jit import OPTIONS, driver, kernel
 from .borrow import borrowed, borrowed_int64_vector, borrowed_vector
-from .funcptr import as_function, as_function_returning
+from .funcptr import as_function, as_function_returning, call_with
 from numba.core.unsafe.refcount import get_refcount
 
 from .minpack_qr import enorm_at, vector_at
@@ -1130,7 +1130,7 @@ def _jac_value(jac, x, args):
 def _ov_jac_value(jac, x, args):
     if isinstance(jac, types.NoneType):
         return lambda jac, x, args: np.empty((0, 0))
-    return lambda jac, x, args: jac(x, *args)
+    return lambda jac, x, args: call_with(jac, x, args)
 
 
 @_inline
@@ -1173,16 +1173,13 @@ def _take_jac(iw, rw, J, info):
 
 
 def _iterate(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
-             mode, diag, use_jac, col_deriv, single=False):
+             mode, diag, use_jac, col_deriv):
     # The compiled iteration: the final state (iw, rw) and info (status,
     # nfev, njev, and for status 7-9 the offending shape).  Compiled twice
     # below: as a cached kernel for first-class functions (hybrd_at,
     # hybrj_at) and as a driver for users' dispatchers (hybr_solve); one
     # dispatcher serving both would make numba convert a dispatcher into
-    # the first-class function type.  `single` (a literal True from the
-    # kernels, whose `args` is always a 1-tuple) calls fun(xs, args[0]):
-    # fun(xs, *args) builds the tuple (xs, ...), whose reference to xs
-    # costs an atomic reference-count pair per call.
+    # the first-class function type.
     iw, rw = hybr_start(x0, xtol, maxfev, ml, mu, epsfcn, factor, mode,
                         diag, use_jac, col_deriv)
     n = max(x0.size, 0)
@@ -1208,10 +1205,7 @@ def _iterate(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
         for j in range(n):
             xs[j] = brw[oe + j]
         if action == EVALUATE_F:
-            if single:
-                f = fun(xs, args[0])
-            else:
-                f = fun(xs, *args)
+            f = call_with(fun, xs, args)
             if not _take_f(biw, brw, f, binfo, first):
                 break
             first = False
@@ -1247,7 +1241,7 @@ def hybr_solve(fun, jac, args, x0, xtol, maxfev, ml, mu, epsfcn, factor,
     """
     iw, rw, info = _solve_generic(fun, jac, args, x0, xtol, maxfev, ml, mu,
                                   epsfcn, factor, mode, diag, use_jac,
-                                  col_deriv, False)
+                                  col_deriv)
     x, fvec, fjac, r, qtf = hybr_result(iw, rw)
     return x, fvec, fjac, r, qtf, info, rw[R_FNORM0]
 
@@ -1313,8 +1307,8 @@ def hybrd_at(c_addr, jit_addr, args, x0, xtol, maxfev, ml, mu, epsfcn,
     fnorm, status, nfev, njev, shape0, shape1)``: ||f(x0)||, ||f(x)||
     and :func:`hybr_solve`'s ``info``."""
     fun = as_function(c_addr, jit_addr, x0, args)
-    iw, rw, info = _solve(fun, None, (args,), x0, xtol, maxfev, ml, mu,
-                          epsfcn, factor, mode, diag, False, False, True)
+    iw, rw, info = _solve(fun, None, args, x0, xtol, maxfev, ml, mu,
+                          epsfcn, factor, mode, diag, False, False)
     return _packed_into(borrowed(iw), borrowed(rw), borrowed(info),
                         borrowed(out))
 
@@ -1328,7 +1322,7 @@ def hybrj_at(fc_addr, fjit_addr, jc_addr, jjit_addr, args, x0, xtol,
     fun = as_function(fc_addr, fjit_addr, x0, args)
     jac = as_function_returning(jc_addr, jjit_addr, np.empty((0, 0)),
                                 x0, args)
-    iw, rw, info = _solve(fun, jac, (args,), x0, xtol, maxfev, 0, 0, 0.0,
-                          factor, mode, diag, True, col_deriv, True)
+    iw, rw, info = _solve(fun, jac, args, x0, xtol, maxfev, 0, 0, 0.0,
+                          factor, mode, diag, True, col_deriv)
     return _packed_into(borrowed(iw), borrowed(rw), borrowed(info),
                         borrowed(out))

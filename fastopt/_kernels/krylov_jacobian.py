@@ -45,7 +45,7 @@ import math
 import numpy as np
 
 from ._jit import inline_kernel, kernel
-from .funcptr import as_function
+from .funcptr import as_function, call_with
 from .jacobians import _dot, _lu_solve
 from . import krylov as kr
 
@@ -200,7 +200,7 @@ def _matvec(fun, args, kj, x0, f0, v, y, xp, n):
     sc = kj[K_OMEGA] / nv
     for i in range(n):
         xp[i] = v[i] * sc + x0[i]
-    f = fun(xp, args)
+    f = call_with(fun, xp, args)
     kj[K_NFEV] += 1.0
     if f.size != n:
         kj[K_FSIZE] = f.size

@@ -111,7 +111,7 @@ from numba.extending import overload
 
 from ._jit import OPTIONS, driver, kernel
 from .borrow import borrowed_matrix, borrowed_vector
-from .funcptr import as_function, as_function_returning
+from .funcptr import as_function, as_function_returning, call_with
 from numba.core.unsafe.refcount import get_refcount
 
 from .borrow import borrowed
@@ -911,15 +911,12 @@ def _result(rw, iw, f0):
 
 
 def _iterate(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
-             maxfev, epsfcn, factor, diag, single=False):
+             maxfev, epsfcn, factor, diag):
     # The compiled LM iteration: the final (rw, iw) and f(x0).  Compiled
     # twice below, as a cached kernel for first-class functions
     # (lm_solve_at) and as a driver for users' dispatchers (lm_solve): one
     # dispatcher serving both would make numba convert a dispatcher into
-    # the first-class function type.  `single` (a literal True from the
-    # kernel, whose `args` is always a 1-tuple) calls fun(xs, args[0]):
-    # fun(xs, *args) builds the tuple (xs, ...), whose reference to xs
-    # costs an atomic reference-count pair per call.
+    # the first-class function type.
     n = x0.size
     # The point handed to the user's function: one array reused across
     # calls, a new one when something other than this loop still holds it
@@ -927,10 +924,7 @@ def _iterate(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
     # rebound on every call: a rebinding costs an atomic reference-count
     # pair around the user's call that numba does not prune.
     xs = x0.copy()
-    if single:
-        f0 = _as_values(fun(xs, args[0]))
-    else:
-        f0 = _as_values(fun(xs, *args))
+    f0 = _as_values(call_with(fun, xs, args))
     m = f0.size
     rw, iw = lm_start(x0, m, use_jac, col_deriv, ftol, xtol, gtol, maxfev,
                       epsfcn, factor, diag)
@@ -955,10 +949,7 @@ def _iterate(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
                 start = oxb + j * n
                 for i in range(n):
                     xs[i] = brw[start + i]
-                if single:
-                    v = _as_values(fun(xs, args[0]))
-                else:
-                    v = _as_values(fun(xs, *args))
+                v = _as_values(call_with(fun, xs, args))
                 if v.size != m:
                     raise ValueError("The array returned by a function "
                                      "changed size between calls")
@@ -970,10 +961,7 @@ def _iterate(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
                 xs = np.empty(n)
             for i in range(n):
                 xs[i] = brw[oxe + i]
-            if single:
-                values = _as_values(fun(xs, args[0]))
-            else:
-                values = _as_values(fun(xs, *args))
+            values = _as_values(call_with(fun, xs, args))
             if values.size != m:
                 raise ValueError("The array returned by a function "
                                  "changed size between calls")
@@ -982,7 +970,7 @@ def _iterate(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
                 xs = np.empty(n)
             for i in range(n):
                 xs[i] = brw[oxe + i]
-            values = _as_values(jac(xs, *args))
+            values = _as_values(call_with(jac, xs, args))
             if values.size != m * n:
                 raise ValueError("The Jacobian returned by `jac` has the "
                                  "wrong shape")
@@ -1015,7 +1003,7 @@ def lm_solve(fun, jac, args, x0, use_jac, col_deriv, ftol, xtol, gtol,
     """
     rw, iw, f0 = _solve_generic(fun, jac, args, x0, use_jac, col_deriv,
                                 ftol, xtol, gtol, maxfev, epsfcn, factor,
-                                diag, False)
+                                diag)
     return _result(rw, iw, f0)
 
 
@@ -1073,8 +1061,8 @@ def lm_solve_at(c_addr, jit_addr, jc_addr, jjit_addr, args, x0, use_jac,
     fun = as_function(c_addr, jit_addr, x0, args)
     jac = as_function_returning(jc_addr, jjit_addr, np.empty((0, 0)),
                                 x0, args)
-    rw, iw, f0 = _solve(fun, jac, (args,), x0, use_jac, col_deriv, ftol,
-                        xtol, gtol, maxfev, epsfcn, factor, diag, True)
+    rw, iw, f0 = _solve(fun, jac, args, x0, use_jac, col_deriv, ftol,
+                        xtol, gtol, maxfev, epsfcn, factor, diag)
     return lm_packed(rw, iw)
 
 

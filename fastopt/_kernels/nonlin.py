@@ -50,7 +50,7 @@ from ._jit import inline_kernel, kernel
 from .borrow import borrowed
 from .jacobians import _dot
 from .reductions import INF_BITS, abs_max_bits
-from .funcptr import as_function
+from .funcptr import as_function, call_with
 from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
 from .jacobians import jac_capacity, jac_init, jac_size
 from . import krylov as kr
@@ -917,7 +917,7 @@ def nonlin_advance(iw, rw, f, jr, hist, dense):
 @inline_kernel
 def _evaluate(fun, args, point, iw, n):
     # F at the point; a residual of the wrong size stops the driver
-    f = fun(point, args)
+    f = call_with(fun, point, args)
     if f.size != n:
         iw[I_STATUS] = BAD_F_SIZE
         iw[I_FSIZE] = f.size
@@ -943,7 +943,7 @@ def _start_with(iw, rw, x0, opts, generic):
 @kernel
 def nonlin_at(c_addr, jit_addr, args, x0, iw, rw, jr, hist, dense):
     """Run the driver to completion for the compiled function at the given
-    addresses (``fun(x, args)``), with a built-in Jacobian; typed only on
+    addresses (``fun(x, *args)``), with a built-in Jacobian; typed only on
     the type of ``args``, so compiled once and cached.  Returns the
     (possibly resized) ``(hist, dense)``; a residual of the wrong size
     stops with status BAD_F_SIZE and its size in ``iw[I_FSIZE]``."""

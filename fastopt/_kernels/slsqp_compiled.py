@@ -22,7 +22,7 @@ import numpy as np
 
 from ._jit import kernel
 from .borrow import borrowed
-from .funcptr import as_function, as_function_returning
+from .funcptr import as_function, as_function_returning, call_with
 from .slsqp import (EVALUATE_F, EVALUATE_G, I_ITER, max_violation,
                     slsqp_init, slsqp_iterate, slsqp_work_sizes)
 from .steps import METHOD_2POINT, difference_steps
@@ -49,24 +49,24 @@ def _objective_fd(fun, fargs, x, f0, h, one_sided, method, g):
         if method == METHOD_2POINT:
             x1[j] = x[j] + h[j]
             dx = x1[j] - x[j]
-            f1 = fun(x1, fargs)
+            f1 = call_with(fun, x1, fargs)
             g[j] = (f1 - f0) / dx
             count += 1
         elif one_sided[j]:
             x1[j] = x[j] + h[j]
-            f1 = fun(x1, fargs)
+            f1 = call_with(fun, x1, fargs)
             x1[j] = x[j] + 2.0 * h[j]
             dx = x1[j] - x[j]
-            f2 = fun(x1, fargs)
+            f2 = call_with(fun, x1, fargs)
             g[j] = (-3.0 * f0 + 4.0 * f1 - f2) / dx
             count += 2
         else:
             x1[j] = x[j] - h[j]
             lo = x1[j]
-            f1 = fun(x1, fargs)
+            f1 = call_with(fun, x1, fargs)
             x1[j] = x[j] + h[j]
             dx = x1[j] - lo
-            f2 = fun(x1, fargs)
+            f2 = call_with(fun, x1, fargs)
             g[j] = (f2 - f1) / dx
             count += 2
         x1[j] = x[j]
@@ -84,17 +84,17 @@ def _vector_fd(fun, cargs, x, f0, h, one_sided, method, J):
         if method == METHOD_2POINT:
             x1[j] = x[j] + h[j]
             dx = x1[j] - x[j]
-            f1 = fun(x1, cargs)
+            f1 = call_with(fun, x1, cargs)
             if f1.size != m:
                 return False
             for i in range(m):
                 J[i, j] = (f1[i] - f0[i]) / dx
         elif one_sided[j]:
             x1[j] = x[j] + h[j]
-            f1 = fun(x1, cargs)
+            f1 = call_with(fun, x1, cargs)
             x1[j] = x[j] + 2.0 * h[j]
             dx = x1[j] - x[j]
-            f2 = fun(x1, cargs)
+            f2 = call_with(fun, x1, cargs)
             if f1.size != m or f2.size != m:
                 return False
             for i in range(m):
@@ -102,10 +102,10 @@ def _vector_fd(fun, cargs, x, f0, h, one_sided, method, J):
         else:
             x1[j] = x[j] - h[j]
             lo = x1[j]
-            f1 = fun(x1, cargs)
+            f1 = call_with(fun, x1, cargs)
             x1[j] = x[j] + h[j]
             dx = x1[j] - lo
-            f2 = fun(x1, cargs)
+            f2 = call_with(fun, x1, cargs)
             if f1.size != m or f2.size != m:
                 return False
             for i in range(m):
@@ -133,7 +133,7 @@ def _block_values(functions, cargs, blocks, rows, sign, offset, A, x, raw,
         else:
             q = blocks[k, 1]
             cf = as_function(functions[q, 0], functions[q, 1], x, cargs)
-            y = cf(x.copy(), cargs)
+            y = call_with(cf, x.copy(), cargs)
             if y.size != size_raw:
                 return False
             for i in range(size_raw):
@@ -164,7 +164,7 @@ def _block_jacobians(functions, cargs, blocks, rows, sign, A, x, raw, C,
             if functions[q, 4] == 1:
                 jf = as_function_returning(functions[q, 2], functions[q, 3],
                                            np.empty((0, 0)), x, cargs)
-                J = jf(x.copy(), cargs)
+                J = call_with(jf, x.copy(), cargs)
                 if J.shape[0] != size_raw or J.shape[1] != n:
                     return False
             else:
@@ -215,7 +215,7 @@ def _solve(fc, fj, gc, gj, has_grad, fargs, functions, cargs, blocks, rows,
     status = 0
     while True:
         if need_f:
-            f = fun(x.copy(), fargs)
+            f = call_with(fun, x.copy(), fargs)
             nfev += 1
             if not _block_values(functions, cargs, blocks, rows, sign,
                                  offset, A, x, raw, d):
@@ -224,7 +224,7 @@ def _solve(fc, fj, gc, gj, has_grad, fargs, functions, cargs, blocks, rows,
         if need_g:
             njev += 1
             if has_grad:
-                gv = grad(x.copy(), fargs)
+                gv = call_with(grad, x.copy(), fargs)
                 if gv.size != n:
                     status = BAD_GRADIENT
                     break
@@ -291,7 +291,7 @@ def slsqp_solve_at(ints, reals, A, x, fargs, cargs):
     Parameters
     ----------
     ints : int64[:]
-        Addresses of the objective's adapter ``f(x, fargs) -> float64``
+        Addresses of the objective's function ``f(x, *fargs) -> float64``
         and of the gradient's (``-> float64[n]``, ignored unless
         has_grad), has_grad, meq, maxiter, the finite-difference method
         and step kind, the table of constraint functions

@@ -14,7 +14,7 @@ import numpy as np
 from ._jit import driver, kernel
 
 from .dense import check_size, perturb_column, points_per_column
-from .funcptr import as_function
+from .funcptr import as_function, call_with
 from .steps import METHOD_2POINT, absolute_steps, difference_steps
 
 __all__ = ["group_members", "check_groups", "sparse_points",
@@ -215,11 +215,11 @@ def sparse_difference(fun, args, x0, f0, h, one_sided, method, indptr,
             else:
                 x1[j] = x0[j] - h[j]
                 x2[j] = x0[j] + h[j]
-        f1 = fun(x1, *args)
+        f1 = call_with(fun, x1, args)
         check_size(f1, m)
         f2 = f1
         if method != METHOD_2POINT:
-            f2 = fun(x2, *args)
+            f2 = call_with(fun, x2, args)
             check_size(f2, m)
         _group_quotients(f1, f2, x1, x2, x0, f0, one_sided, method, indptr,
                          indices, position, group_ptr, members, g, data)
@@ -241,7 +241,7 @@ def sparse_difference_cs(fun, args, x0, m, h, indptr, indices, position,
         for p in range(group_ptr[g], group_ptr[g + 1]):
             j = members[p]
             z[j] = x0[j] + 1j * h[j]
-        f1 = fun(z, *args)
+        f1 = call_with(fun, z, args)
         check_size(f1, m)
         _group_quotients_cs(f1, h, indptr, indices, position, group_ptr,
                             members, g, data)
@@ -263,7 +263,7 @@ def sparse_difference_at(c_addr, jit_addr, args, x0, f0, rstep, step,
     fun = as_function(c_addr, jit_addr, x0.copy(), args)
     h, one_sided = difference_steps(x0, rstep, step, step_kind, lb, ub,
                                     lb.size > 0, method)
-    return sparse_difference(fun, (args,), x0, f0, h, one_sided, method,
+    return sparse_difference(fun, args, x0, f0, h, one_sided, method,
                              indptr, indices, position, group_ptr, members)
 
 
@@ -274,7 +274,7 @@ def sparse_difference_cs_at(c_addr, jit_addr, args, x0, m, rstep, step,
     """Steps plus sparse complex-step difference at the addresses."""
     fun = as_function(c_addr, jit_addr, x0.astype(np.complex128), args)
     h = absolute_steps(x0, rstep, step, step_kind)
-    return sparse_difference_cs(fun, (args,), x0, m, h, indptr, indices,
+    return sparse_difference_cs(fun, args, x0, m, h, indptr, indices,
                                 position, group_ptr, members)
 
 
