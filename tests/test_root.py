@@ -263,3 +263,41 @@ def test_njit_function_may_return_or_overwrite_its_argument(method):
     assert_allclose(ours.x, [2.0, 2.0], rtol=1e-8)
     assert_allclose(ours.x, python.x, rtol=0, atol=0)
     assert ours.nfev == python.nfev
+
+
+@njit
+def _five_args(x, a, b, c, d, e):
+    return np.array([a * x[0] ** 2 + b[0] * x[1] - c,
+                     d * np.sin(x[1]) - e * x[0]])
+
+
+@njit
+def _one_arg(x, a):
+    return np.array([a * x[0] - 1.0, x[1] ** 3 - a])
+
+
+@pytest.mark.parametrize("method", ["hybr", "lm", "broyden1", "anderson",
+                                    "krylov", "df-sane"])
+@pytest.mark.parametrize("fun,args", [
+    (_one_arg, (2.0,)),
+    # more extra arguments than the compiled calls spell out one by one
+    (_five_args, (2.0, np.array([3.0]), 1.0, 0.5, 0.25))],
+    ids=["one_arg", "five_args"])
+def test_njit_functions_with_extra_arguments(method, fun, args):
+    # the compiled path (the user's function called with its extra
+    # arguments one by one, or as a tuple beyond four) against SciPy; the
+    # inexact-Newton family and df-sane stop at a residual of about 6e-6
+    x0 = np.array([0.3, 0.4])
+    ours = root(fun, x0, args=args, method=method)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        theirs = sopt.root(fun, x0, args=args, method=method)
+    # (anderson fails on the one-argument system, in SciPy too, at the
+    # same point after 300 iterations)
+    minpack = method in ("hybr", "lm")
+    assert ours.success == theirs.success
+    assert_allclose(ours.x, theirs.x, rtol=1e-7 if minpack else 1e-4,
+                    atol=1e-9 if minpack else 1e-5)
+    if ours.success:
+        assert_allclose(fun(ours.x, *args), 0.0,
+                        atol=1e-9 if minpack else 1e-5)

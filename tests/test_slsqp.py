@@ -708,6 +708,31 @@ def test_compiled_path_with_args_and_jacobian_forms():
         assert ours.nfev == theirs.nfev
 
 
+def test_compiled_path_with_many_extra_arguments():
+    # five extra arguments: beyond the compiled calls spelt out one by one
+    @njit
+    def f(x, a, b, c, d, e):
+        return (x[0] - a) ** 2 + (x[1] - b[0]) ** 2 + c * d * e
+
+    @njit
+    def grad(x, a, b, c, d, e):
+        return np.array([2.0 * (x[0] - a), 2.0 * (x[1] - b[0])])
+
+    @njit
+    def g(x, a, b, c, d, e):
+        return np.array([c - x[0] - x[1], x[0] - d * e])
+
+    args = (2.0, np.array([3.0]), 1.0, 0.5, 0.25)
+    cons = {"type": "ineq", "fun": g, "args": args}
+    for jac in (None, grad):
+        ours = minimize(f, [0.0, 0.0], args=args, jac=jac, constraints=cons)
+        theirs = scipy_minimize(f, [0.0, 0.0], args=args, jac=jac,
+                                method="SLSQP", constraints=cons)
+        assert ours.success and theirs.success
+        assert_allclose(ours.x, theirs.x, rtol=1e-8, atol=1e-10)
+        assert (ours.nit, ours.nfev) == (theirs.nit, theirs.nfev)
+
+
 @pytest.mark.parametrize("options", [{"eps": 1e-6},
                                      {"finite_diff_rel_step": 1e-5},
                                      {"maxiter": 3}, {"ftol": 1e-10}])
