@@ -1317,8 +1317,8 @@ def hybrd_at(c_addr, jit_addr, args, x0, xtol, maxfev, ml, mu, epsfcn,
 def hybrj_at(fc_addr, fjit_addr, jc_addr, jjit_addr, args, x0, xtol,
              maxfev, factor, mode, diag, col_deriv, out):
     """:func:`hybr_solve` with the analytic Jacobian, both functions given
-    by their addresses (the Jacobian's adapter returns a C float64
-    matrix); fills ``out`` and returns as :func:`hybrd_at`."""
+    by their addresses (the Jacobian returns a C float64 matrix, see
+    fastopt._compiled_fun); fills ``out`` and returns as :func:`hybrd_at`."""
     fun = as_function(fc_addr, fjit_addr, x0, args)
     jac = as_function_returning(jc_addr, jjit_addr, np.empty((0, 0)),
                                 x0, args)

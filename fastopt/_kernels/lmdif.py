@@ -886,8 +886,9 @@ def _as_values(value):
 @overload(_as_values, inline="always")
 def _ov_as_values(value):
     # A user's value as a C-contiguous float64 vector (itself if it is
-    # one, as the adapters of fastopt._compiled_fun return).  Inlined: a
-    # call would cost atomic reference-count updates of the value.
+    # one, as every function fastopt._compiled_fun hands over returns).
+    # Inlined: a call would cost atomic reference-count updates of the
+    # value.
     if (isinstance(value, types.Array) and value.dtype == types.float64
             and value.layout == "C"):
         if value.ndim == 1:

@@ -5,8 +5,9 @@
 itself: the objective, its gradient (a user function or finite
 differences), and the constraint blocks, each a user function (with its
 Jacobian or finite differences) or rows of a constant matrix (a
-``LinearConstraint``).  Every user function arrives as the two addresses
-of a small adapter (see :mod:`fastopt._kernels.funcptr`), so the kernel is
+``LinearConstraint``).  Every user function arrives as two addresses (of
+its own compiled code, or of a small adapter converting its result; see
+:mod:`fastopt._compiled_fun`), so the kernel is
 typed only on the types of the objective's and the constraints' extra
 arguments: compiled once per argument types and cached on disk, never per
 user function.
