@@ -24,9 +24,11 @@ place of ``M``.  Computation is always in float64 (SciPy computes in
 float32 for float32 input).
 """
 import warnings
+import weakref
 
 import numpy as np
 
+from . import _spare_work as spare_work
 from ._kernels import krylov as _k
 
 __all__ = ["gmres", "lgmres", "bicgstab", "cgs", "minres", "KrylovWorkspace"]
@@ -149,10 +151,15 @@ _SPARE_MAX_BYTES = 1 << 23
 
 
 def _workspace(*key):
-    """``(iw, rw)`` for ``krylov_workspace(*key)``, reusing a spare one."""
+    """``(iw, rw)`` for ``krylov_workspace(*key)``, reusing a spare one
+    (a large ``rw`` is a view of fastopt._spare_work's array)."""
     ws = _SPARE.pop(key, None)
     if ws is None:
-        ws = _k.krylov_workspace(*key)
+        size = _k.krylov_workspace_size(*key[:6])
+        if size * 8 <= _SPARE_MAX_BYTES:
+            return _k.krylov_workspace(*key)
+        rw = spare_work.take(size)[:size]
+        return _k.krylov_workspace_in(rw, *key), rw
     else:
         iw = ws[0]
         # lgmres's outer list is loaded afresh by the caller
@@ -163,8 +170,11 @@ def _workspace(*key):
 
 
 def _release(key, ws):
-    if ws[1].nbytes <= _SPARE_MAX_BYTES:
+    rw = ws[1]
+    if rw.nbytes <= _SPARE_MAX_BYTES:
         _SPARE[key] = ws
+    elif isinstance(rw.base, np.ndarray):
+        spare_work.give(rw.base)
 
 
 def _run_compiled(iw, rw, A, b, x, has_x0, rtol, atol, maxiter):
@@ -249,8 +259,8 @@ def _solve(method, name, A, b, x0, rtol, atol, maxiter, M, callback,
     iw, rw = _workspace(*key)
     xc, info = _execute(iw, rw, A, matvec, psolve, callback, callback_mode,
                         b, x, has_x0, rtol, atol, maxiter, float(shift))
-    _release(key, (iw, rw))
     _raise_for(info, rw)
+    _release(key, (iw, rw))
     return xc, info
 
 
@@ -615,9 +625,19 @@ class KrylovWorkspace:
                                  "non-negative")
         else:
             size = 0
-        self.iw, self.rw = _k.krylov_workspace(
-            code, n, size, int(outer_k), int(outer_k) + 1,
-            1 if store_outer_Av else 0, bool(prepend_outer_v), False, 0)
+        key = (code, n, size, int(outer_k), int(outer_k) + 1,
+               1 if store_outer_Av else 0, bool(prepend_outer_v), False, 0)
+        entries = _k.krylov_workspace_size(*key[:6])
+        if entries * 8 <= _SPARE_MAX_BYTES:
+            self.iw, self.rw = _k.krylov_workspace(*key)
+        else:
+            # fastopt._spare_work's array, handed back when this
+            # workspace goes (the last of its users: nothing returned to
+            # a caller is a view of it)
+            spare = spare_work.take(entries)
+            self.rw = spare[:entries]
+            self.iw = _k.krylov_workspace_in(self.rw, *key)
+            weakref.finalize(self, spare_work.give, spare)
 
     def solve(self, A, b, x0=None, *, rtol=1e-5, atol=0., maxiter=None,
               M=None, callback=None, shift=0.0):

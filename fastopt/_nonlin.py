@@ -48,9 +48,11 @@ import inspect
 import math
 import sys
 import warnings
+import weakref
 
 import numpy as np
 
+from . import _spare_work as spare_work
 from ._compiled_fun import compiled_addresses, is_compiled
 from ._kernels import jacobians as J
 from ._kernels import krylov_jacobian as KJ
@@ -78,13 +80,10 @@ _ZERO_STEP = ("Jacobian inversion yielded zero vector. This indicates a bug "
               "in the Jacobian approximation.")
 _F_TOL_DEFAULT = float(np.finfo(np.float64).eps ** (1. / 3))
 _EMPTY = np.empty(0)
-# A compiled solve's work array of more than this many doubles (32 MiB,
-# glibc's largest mmap threshold: malloc maps such a block afresh on every
-# call) is allocated by NumPy, for its huge pages (see nonlin_run).
-# Smaller ones stay numba's: malloc reuses them from its heap, while NumPy's
-# huge-page advice made a 16 MB block cost up to 20 ms of page compaction
-# on a fresh mapping.
-_NUMPY_WORKSPACE = 2 ** 22
+# A compiled solve with at least this many unknowns takes its work array
+# from fastopt._spare_work (kept between solves; smaller ones are numba's
+# own, which malloc serves from its heap without page faults).
+_SPARE_WORK_FROM = 2 ** 15
 _EMPTY2 = np.empty((0, 0))
 _FLOAT64 = np.dtype(np.float64)
 
@@ -143,6 +142,7 @@ class _BuiltinJacobian:
         self.dtype = None
         self.func = None
         self._state = None
+        self._spare = None
 
     # parameters passed to jac_new: (alpha, red, max_rank, to_retain, w0,
     # M, alphamax)
@@ -151,7 +151,18 @@ class _BuiltinJacobian:
         return (alpha, 0, math.inf, math.nan, 0.0, 0.0, 0.0)
 
     def _new_state(self, n):
-        return J.jac_new(self._kind, n, *self._params())
+        params = self._params()
+        if n < _SPARE_WORK_FROM:
+            return J.jac_new(self._kind, n, *params)
+        # A large state in fastopt._spare_work's array, handed back when
+        # this object goes or makes its next state (the old state is
+        # replaced then: nothing else holds it).
+        if self._spare is not None:
+            self._spare()
+        buffer = spare_work.take(
+            J.jac_state_entries(self._kind, n, params[2], params[5]))
+        self._spare = weakref.finalize(self, spare_work.give, buffer)
+        return J.jac_new_in(self._kind, n, *params, buffer)
 
     def _adopt(self, state, func, n):
         # after a solve: the state of the last iteration, as SciPy's
@@ -557,7 +568,6 @@ def _as_f(value, n):
 def _solve(F, x0, args, jac, iterlim, verbose, maxiter, f_tol, f_rtol,
            x_tol, x_rtol, tol_norm, line_search, callback):
     """Run the driver; returns (x flat, F flat, status, nit, nfev)."""
-    shape = x0.shape
     if x0.dtype is _FLOAT64 and x0.ndim == 1 and x0.flags.c_contiguous:
         x = x0
     else:
@@ -569,8 +579,28 @@ def _solve(F, x0, args, jac, iterlim, verbose, maxiter, f_tol, f_rtol,
     if maxiter is None:
         maxiter = iterlim + 1 if iterlim >= 0 else 100 * (n + 1)
     report = bool(verbose) or bool(callback)
-    iw, rw = K.nonlin_start(x, f_tol, f_rtol, x_tol, x_rtol, iterlim,
-                            int(maxiter), ls, norm_kind, not builtin, report)
+    start = (x, f_tol, f_rtol, x_tol, x_rtol, iterlim, int(maxiter), ls,
+             norm_kind, not builtin, report)
+    if n < _SPARE_WORK_FROM:
+        iw, rw = K.nonlin_start(*start)
+        return _drive(F, x0, x, args, jac, builtin, norm_kind, report,
+                      verbose, tol_norm, callback, iw, rw)
+    # the driver's state in fastopt._spare_work's array, handed back after
+    # the solve (_finish copies what it returns)
+    buffer = spare_work.take(K.NR + 5 * n)
+    iw, rw = K.nonlin_start_in(buffer, *start)
+    result = _drive(F, x0, x, args, jac, builtin, norm_kind, report, verbose,
+                    tol_norm, callback, iw, rw)
+    del rw
+    spare_work.give(buffer)
+    return result
+
+
+def _drive(F, x0, x, args, jac, builtin, norm_kind, report, verbose,
+           tol_norm, callback, iw, rw):
+    # _solve's loop over the driver's requests
+    shape = x0.shape
+    n = x.size
     state = jac._new_state(n) if builtin else (_EMPTY, _EMPTY2, _EMPTY2)
     func = _Counter(F, args, shape)
     # fastopt's KrylovJacobian and an @njit F: the whole Newton-Krylov
@@ -757,12 +787,13 @@ def _fast(F, x0, args, key):
     if addr is None:
         return None
     work = _EMPTY
-    if x0.size >= _NUMPY_WORKSPACE // 64:     # (at least 20 n doubles)
-        size = K.nonlin_workspace_size(x0.size, opts)
-        if size > _NUMPY_WORKSPACE:
-            work = np.empty(size)
+    if x0.size >= _SPARE_WORK_FROM:
+        # (nonlin_run takes a longer arena as it is)
+        work = spare_work.take(K.nonlin_workspace_size(x0.size, opts))
     x, fvec, status, nit, nfev, fsize = K.nonlin_run(addr[0], addr[1], args,
                                                      x0, opts, work)
+    if work.size:
+        spare_work.give(work)
     if status == K.BAD_F_SIZE:
         raise ValueError(f"F(x) has {fsize} entries but x has {x0.size}: "
                          "the nonlin solvers need square systems")
@@ -826,15 +857,24 @@ def _fast_krylov(F, x0, args, key):
     if addr is None:
         return None
     n = x0.size
-    # NumPy's allocation, for its huge pages (see nonlin_krylov_run)
-    work = np.empty(KJ.kj_workspace_size(n, entry[1]))
+    size = KJ.kj_workspace_size(n, entry[1])
+    kept = n >= _SPARE_WORK_FROM
+    if kept:
+        # the Krylov workspace and the driver's state (see
+        # nonlin_krylov_run)
+        size += K.NR + 5 * n
+        work = spare_work.take(size)
+    else:
+        work = np.empty(size)
     rw, iw, _, krw, kj = K.nonlin_krylov_run(addr[0], addr[1], args, x0,
-                                             entry[0], entry[1], work)
-    del work     # before the copies: they do not add to the peak
-    _krylov_raise(iw, krw, kj, n)
+                                             entry[0], entry[1], work[:size])
     o = K.OX
     x = rw[o:o + n].copy()
     fvec = rw[o + n:o + 2 * n].copy()
+    del rw
+    if kept:
+        spare_work.give(work)
+    _krylov_raise(iw, krw, kj, n)
     return x, fvec, int(iw[K.I_STATUS]), int(iw[K.I_ITER]), int(iw[K.I_NFEV])
 
 

@@ -728,16 +728,32 @@ def test_history_sums_are_bitwise_one_pass_per_row(count):
 
 
 @pytest.mark.parametrize("method", ["anderson", "broyden2"])
-def test_numpy_workspace_of_large_solves_changes_nothing(method,
-                                                         monkeypatch):
-    # a compiled solve's work array of more than N._NUMPY_WORKSPACE
-    # doubles is NumPy's (huge pages); the answer must be the
-    # kernel-allocated one's
-    monkeypatch.setattr(N, "_NUMPY_WORKSPACE", 2 ** 16)
-    x0 = np.full(2 ** 14 + 3, 0.1)
-    large = N.root_nonlin(fixed_point_jit, x0, method=method)
-    monkeypatch.setattr(N, "_NUMPY_WORKSPACE", 2 ** 62)
-    small = N.root_nonlin(fixed_point_jit, x0, method=method)
-    assert large.success and large.nit == small.nit
-    np.testing.assert_array_equal(large.x, small.x)
-    np.testing.assert_array_equal(large.fun, small.fun)
+@pytest.mark.parametrize("kind", ["njit", "python"])
+def test_kept_work_arrays_change_nothing(method, kind, monkeypatch):
+    # from N._SPARE_WORK_FROM unknowns the solves work in arrays kept
+    # between solves (fastopt._spare_work); the answer must be that of
+    # freshly allocated ones, also when a kept array still holds another
+    # solve's numbers
+    F = fixed_point_jit if kind == "njit" else fixed_point_jit.py_func
+    x0 = np.full(2 ** 12 + 3, 0.1)
+    monkeypatch.setattr(N, "_SPARE_WORK_FROM", 2 ** 62)
+    fresh = N.root_nonlin(F, x0, method=method)
+    monkeypatch.setattr(N, "_SPARE_WORK_FROM", 2 ** 10)
+    N.root_nonlin(F, x0 + 0.3, method="broyden1")       # dirties them
+    for _ in range(2):
+        kept = N.root_nonlin(F, x0, method=method)
+        assert kept.success and kept.nit == fresh.nit
+        np.testing.assert_array_equal(kept.x, fresh.x)
+        np.testing.assert_array_equal(kept.fun, fresh.fun)
+
+
+def test_kept_work_arrays_of_krylov_change_nothing(monkeypatch):
+    x0 = np.full(2 ** 12 + 3, 0.1)
+    monkeypatch.setattr(N, "_SPARE_WORK_FROM", 2 ** 62)
+    fresh = N.root_nonlin(fixed_point_jit, x0, method="krylov")
+    monkeypatch.setattr(N, "_SPARE_WORK_FROM", 2 ** 10)
+    N.root_nonlin(fixed_point_jit, x0 + 0.3, method="anderson")
+    for _ in range(2):
+        kept = N.root_nonlin(fixed_point_jit, x0, method="krylov")
+        assert kept.success and kept.nfev == fresh.nfev
+        np.testing.assert_array_equal(kept.x, fresh.x)

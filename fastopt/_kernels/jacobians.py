@@ -44,7 +44,7 @@ from .reductions import (INF_BITS, LONG_VECTOR, abs_max_bits, long_dot,
 
 __all__ = ["BROYDEN1", "BROYDEN2", "ANDERSON", "LINEARMIXING",
            "DIAGBROYDEN", "EXCITINGMIXING", "RESTART", "SIMPLE", "SVD",
-           "jac_new", "jac_setup", "jac_solve", "jac_prepare", "jac_resize",
+           "jac_new", "jac_new_in", "jac_state_entries", "jac_setup", "jac_solve", "jac_prepare", "jac_resize",
            "jac_update", "jac_matvec", "jac_rmatvec", "jac_rsolve",
            "jac_todense", "jac_size", "jac_capacity", "jac_init", "NJH"]
 
@@ -135,6 +135,29 @@ def jac_new(kind, n, alpha, red, max_rank, to_retain, w0, M, alphamax):
     ``to_retain`` nan means SciPy's default; ``M`` Anderson's history."""
     jr = np.zeros(jac_size(n))
     hist = np.empty((2 * jac_capacity(kind, n, max_rank, M), n))
+    dense = jac_init(jr, kind, n, alpha, red, max_rank, to_retain, w0, M,
+                     alphamax)
+    return jr, hist, dense
+
+
+@kernel
+def jac_state_entries(kind, n, max_rank, M):
+    """The float64 entries of a fresh state's ``jr`` and ``hist`` (see
+    :func:`jac_new_in`)."""
+    return jac_size(n) + 2 * jac_capacity(kind, n, max_rank, M) * n
+
+
+@kernel
+def jac_new_in(kind, n, alpha, red, max_rank, to_retain, w0, M, alphamax,
+               buffer):
+    """:func:`jac_new` with ``jr`` and the history in the first
+    :func:`jac_state_entries` entries of ``buffer`` (a C float64 vector,
+    uninitialised)."""
+    nj = jac_size(n)
+    rows = 2 * jac_capacity(kind, n, max_rank, M)
+    jr = buffer[:nj]
+    jr[:] = 0.0
+    hist = buffer[nj:nj + rows * n].reshape((rows, n))
     dense = jac_init(jr, kind, n, alpha, red, max_rank, to_retain, w0, M,
                      alphamax)
     return jr, hist, dense

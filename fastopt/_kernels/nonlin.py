@@ -55,9 +55,10 @@ from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
 from .jacobians import jac_capacity, jac_init, jac_size
 from . import krylov as kr
 from .krylov_jacobian import (K_NFEV, NKH, kj_new_in, kj_setup, kj_solve,
+                              kj_workspace_size,
                               kj_update)
 
-__all__ = ["nonlin_start", "nonlin_advance", "nonlin_at", "nonlin_run",
+__all__ = ["nonlin_start", "nonlin_start_in", "nonlin_advance", "nonlin_at", "nonlin_run",
            "nonlin_krylov_at", "nonlin_krylov_run",
            "O_KIND", "O_ALPHA", "O_RED", "O_MAXRANK", "O_TORETAIN", "O_W0",
            "O_M", "O_ALPHAMAX", "O_FTOL", "O_FRTOL", "O_XTOL", "O_XRTOL",
@@ -246,6 +247,19 @@ def nonlin_start(x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
     ``report`` whether to stop with REPORT after every iteration."""
     iw = np.zeros(NI, np.int64)
     rw = np.zeros(NR + 5 * x0.size)
+    _init_state(iw, rw, x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
+                line_search, norm_kind, generic, report)
+    return iw, rw
+
+
+@kernel
+def nonlin_start_in(buffer, x0, f_tol, f_rtol, x_tol, x_rtol, iterlim,
+                    maxiter, line_search, norm_kind, generic, report):
+    """:func:`nonlin_start` with ``rw`` the first ``NR + 5 n`` entries of
+    ``buffer`` (a C float64 vector, uninitialised)."""
+    iw = np.zeros(NI, np.int64)
+    rw = buffer[:NR + 5 * x0.size]
+    rw[:] = 0.0
     _init_state(iw, rw, x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
                 line_search, norm_kind, generic, report)
     return iw, rw
@@ -1091,22 +1105,31 @@ def nonlin_krylov_run(c_addr, jit_addr, args, x0, opts, kopts, krw):
     :func:`nonlin_run` (the Jacobian slots unused), the Krylov Jacobian's
     ``kopts`` (:mod:`fastopt._kernels.krylov_jacobian`), and its
     uninitialised workspace ``krw`` of
-    :func:`~fastopt._kernels.krylov_jacobian.kj_workspace_size` entries.
+    :func:`~fastopt._kernels.krylov_jacobian.kj_workspace_size` entries,
+    or of ``NR + 5 n`` more, which then hold the driver's ``rw`` too.
 
-    The caller allocates ``krw`` with NumPy, whose large allocations ask
-    the kernel for transparent huge pages: at 10^5 unknowns lgmres's
-    workspace is above the size from which malloc maps fresh memory on
-    every call, and faulting it in 4 kB pages took a quarter of the solve.
+    The caller allocates ``krw`` (fastopt._spare_work's array, kept
+    between solves): at 10^5 unknowns lgmres's workspace is above the size
+    from which malloc maps fresh memory on every call, and faulting it in
+    4 kB pages took a quarter of the solve.
 
     Returns ``(rw, iw, kiw, krw_head, kj_head)``: the driver's states (x
     and F at ``rw[OX:OX + n]`` and ``rw[OX + n:OX + 2 * n]``; copy them
-    after dropping ``krw``, so that the copies do not add to the solve's
-    peak memory), the Jacobian's integer state and the scalar heads of its
-    real states (what the caller needs to report a failure)."""
+    before handing ``krw`` back when ``rw`` is a part of it), the
+    Jacobian's integer state and the scalar heads of its real states (what
+    the caller needs to report a failure)."""
     n = x0.size
+    nk = kj_workspace_size(n, kopts)
+    nrw = NR + 5 * n
+    if krw.size >= nk + nrw:
+        # the driver's state in the caller's array too
+        rw = krw[nk:nk + nrw]
+        rw[:] = 0.0
+        krw = krw[:nk]
+    else:
+        rw = np.zeros(nrw)
     kiw, kj = kj_new_in(krw, n, kopts)
     iw = np.zeros(NI, np.int64)
-    rw = np.zeros(NR + 5 * n)
     _start_with(iw, rw, x0, opts, True)
     nonlin_krylov_at(c_addr, jit_addr, args, x0, iw, rw, kiw, krw, kj)
     krw_head = krw[:kr.RW_HEAD].copy()
