@@ -359,8 +359,11 @@ def _solve_python(func, x0, shape, is_complex, F0, args, opts, fnorm,
     if F0.size != n:
         raise _size_error(n, F0.size)
     user_norm = fnorm is not None
-    f0norm = float(fnorm(F0.copy())) if user_norm else 0.0
     top = user_norm or callback is not None or bool(disp)
+    plain = not is_complex and len(shape) == 1
+    if plain and not top and eta_strategy is None and n > K.LONG_DOT:
+        return _solve_held(func, x, F0, args, opts)
+    f0norm = float(fnorm(F0.copy())) if user_norm else 0.0
     iw, rw = K.dfsane_start(x, F0, ftol, fatol, maxfev, window, sigma_0,
                             sigma_eps, cheng, user_norm, f0norm,
                             eta_strategy is not None, top, 2.0, 0.5,
@@ -373,7 +376,6 @@ def _solve_python(func, x0, shape, is_complex, F0, args, opts, fnorm,
     EVALUATE_0, EVALUATE_1 = K.EVALUATE_SLOT
     TOP, DONE = K.TOP, K.DONE
     I_CUR, I_K = K.I_CUR, K.I_K
-    plain = not is_complex and len(shape) == 1
     action = int(iw[K.I_ACTION])
     if action == EVALUATE_0 and iw[I_CUR] == 0:
         action = EVALUATE_1
@@ -438,6 +440,49 @@ def _solve_python(func, x0, shape, is_complex, F0, args, opts, fnorm,
     cur = iw[I_CUR]
     return (xs[cur].copy(), fs[cur].copy(), status, int(iw[K.I_NFEV]),
             int(iw[K.I_K]))
+
+
+def _solve_held(func, x, F0, args, opts):
+    # _solve_python's common case for long vectors: this loop holds x_k,
+    # F_k, the trial point and the user's residuals (kept as returned, as
+    # the compiled driver keeps them), and the kernel only reads and writes
+    # them -- the state array's copies of F and of the trial point were a
+    # third of an iteration's memory traffic at n = 10**5.
+    ftol, fatol, maxfev, window, sigma_0, sigma_eps, cheng = opts
+    n = x.size
+    xk = x.copy()
+    Fk = F0.copy()    # it may be the function's own buffer
+    xt = np.empty(n)
+    iw, rw = K.dfsane_held_start(xk, Fk, xt, ftol, fatol, maxfev, window,
+                                 sigma_0, sigma_eps, cheng, 2.0, 0.5,
+                                 _dot_limit())
+    step = K.dfsane_held_step
+    EVALUATE, MOVED_EVALUATE, MOVED_DONE = (K.EVALUATE, K.MOVED_EVALUATE,
+                                            K.MOVED_DONE)
+    probe = np.empty(0)
+    unshared = sys.getrefcount(probe)   # (see _solve_python)
+    action = int(iw[K.I_ACTION])
+    while action == EVALUATE or action == MOVED_EVALUATE:
+        value = func(xt, *args) if args else func(xt)
+        if not (type(value) is _NDARRAY and value.dtype is _FLOAT64
+                and value.strides == _STRIDE_1D):
+            value = _returned_real(value)
+        if sys.getrefcount(xt) != unshared:
+            # the function kept its argument (or returned it): it is the
+            # user's now, and the loop goes on with a copy
+            xt = xt.copy()
+        if value.base is not None or sys.getrefcount(value) != unshared:
+            # a view, or an array someone else holds (the function's own
+            # buffer, say, which its next call overwrites): a copy of it
+            value = value.copy()
+        action = step(iw, rw, xk, Fk, xt, value)
+        if action == MOVED_EVALUATE or action == MOVED_DONE:
+            xk, xt = xt, xk
+            Fk = value
+    if int(iw[K.I_STATUS]) == K.STATUS_BAD_F_SIZE:
+        raise _changed_size()
+    return (xk.copy(), np.array(Fk, copy=True), int(iw[K.I_STATUS]),
+            int(iw[K.I_NFEV]), int(iw[K.I_K]))
 
 
 def root_df_sane(func, x0, args=(), ftol=1e-8, fatol=1e-300, maxfev=1000,

@@ -784,6 +784,64 @@ def test_large_system_matches_scipy_to_tolerance(line_search):
 
 
 
+@pytest.mark.parametrize("options", [{}, {"line_search": "cheng"},
+                                     {"maxfev": 7}, {"M": 1}])
+def test_python_loop_on_long_vectors_takes_the_compiled_steps(options):
+    # above K.LONG_DOT unknowns the Python loop holds the vectors itself
+    # (K.dfsane_held_step); its arithmetic is the compiled driver's, so
+    # both take bitwise the same steps
+    for n, x0 in ((K.LONG_DOT + 1, -1.0), (3 * K.LONG_DOT, 0.5)):
+        start = np.full(n, x0)
+        ours = root_df_sane(E.broyden_tridiagonal, start, **options)
+        compiled = root_df_sane(E.broyden_tridiagonal_jit, start, **options)
+        assert (ours.nfev, ours.nit, ours.status) == (
+            compiled.nfev, compiled.nit, compiled.status)
+        assert np.array_equal(ours.x, compiled.x)
+        assert np.array_equal(ours.fun, compiled.fun)
+
+
+def test_python_loop_on_long_vectors_with_functions_that_keep_arrays():
+    # the function may keep its argument, return it, return a view, or
+    # return its own buffer (overwritten by its next call): the held
+    # vectors must never change under the loop, and every kept point must
+    # keep its value
+    n = K.LONG_DOT + 5
+    start = np.linspace(-1.0, 0.5, n)
+    buffer = np.empty(n)
+
+    def run(keep):
+        kept, seen = [], []
+
+        def fun(x):
+            seen.append(x.copy())
+            if keep == "store":
+                kept.append(x)
+            if keep == "return":
+                return x
+            F = E.broyden_tridiagonal(x)
+            if keep == "buffer":
+                buffer[:] = F
+                return buffer
+            if keep == "view":
+                return np.concatenate([F, [0.0]])[:n]
+            return F
+        return root_df_sane(fun, start, maxfev=60), kept, seen
+
+    clean, _, clean_seen = run(None)
+    for keep in ("store", "buffer", "view"):
+        ours, kept, seen = run(keep)
+        assert (ours.nfev, ours.nit) == (clean.nfev, clean.nit)
+        assert np.array_equal(ours.x, clean.x)
+        assert all(np.array_equal(a, b) for a, b in zip(seen, clean_seen))
+        for x, copy in zip(kept, seen):
+            assert np.array_equal(x, copy)
+    # F(x) = x with x itself returned, against a copy returned
+    ours, _, _ = run("return")
+    ref = root_df_sane(lambda x: x.copy(), start, maxfev=60)
+    assert (ours.nfev, ours.nit, ours.success) == (ref.nfev, ref.nit, True)
+    assert np.array_equal(ours.x, ref.x) and np.array_equal(ours.x, ours.fun)
+
+
 _LONG_VECTOR_SCRIPT = """
 import numpy as np
 from fastopt import _examples as E

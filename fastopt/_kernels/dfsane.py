@@ -85,6 +85,9 @@ ETA = 3
 ACCEPT = 4         # internal: the trial point is the next iterate
 EVALUATE_SLOT_1 = 5  # dfsane_advance's EVALUATE with the trial in slot 1
 EVALUATE_SLOT = (EVALUATE, EVALUATE_SLOT_1)
+# dfsane_held_step's answers after moving to the trial point
+MOVED_DONE = 6
+MOVED_EVALUATE = 7
 
 # statuses
 STATUS_CONVERGED = 0
@@ -608,6 +611,61 @@ def dfsane_unpack(state, iw, rw):
     """Copy a :func:`dfsane_pack` state back into ``iw`` and ``rw``."""
     iw[:] = borrowed_int64_vector(state, 0, NISCALAR)
     rw[:] = state[NISCALAR:]
+
+
+@kernel
+def dfsane_held_start(x0, F0, xt, ftol, fatol, maxfev, M, sigma_0,
+                      sigma_eps, cheng, two, half, dot_limit):
+    """State for the Python driver of vectors of more than ``LONG_DOT``
+    entries, which holds ``x_k``, ``F_k``, the trial point and its residual
+    itself (see :func:`dfsane_held_step`): scalars and the window only.
+    The first trial point goes into ``xt``; ``F0`` has ``x0``'s size and
+    the arguments are :func:`dfsane_start`'s (no user norm, ``eta`` or
+    ``TOP``)."""
+    n = x0.size
+    iw, rw = _new_state(n, ftol, fatol, maxfev, M, sigma_0, sigma_eps, cheng,
+                        False, False, False, two, half, dot_limit, False)
+    _first_merit(iw, rw, _merit(F0, two, dot_limit), 0.0)
+    if iw[I_ACTION] == EVALUATE:
+        _trial_point(x0, F0, rw[R_NEG_SIGMA], rw[R_STEP], xt)
+    return iw, rw
+
+
+@kernel
+def dfsane_held_step(iw, rw, xk, Fk, xt, Ft):
+    """Answer a pending ``EVALUATE`` of :func:`dfsane_held_start`'s state
+    with the residual ``Ft`` at the trial point ``xt`` and run to the next
+    action, as :func:`dfsane_at` does it (nothing is copied into the
+    state; at this length the spectral quotient writes nothing either).
+
+    Returns ``EVALUATE`` (rejected: the next trial point is in ``xt``),
+    ``MOVED_EVALUATE`` (accepted: ``xt`` and ``Ft`` are the new ``x_k`` and
+    ``F_k``, and the next trial point is in the old ``xk``), ``DONE`` or
+    ``MOVED_DONE`` (done after accepting)."""
+    iw = borrowed(iw)
+    rw = borrowed(rw)
+    xk = borrowed(xk)
+    Fk = borrowed(Fk)
+    xt = borrowed(xt)
+    Ft = borrowed(Ft)
+    n = iw[I_N]
+    iw[I_NFEV] += 1
+    if Ft.size != n:
+        iw[I_BAD_SIZE] = Ft.size
+        iw[I_STATUS] = STATUS_BAD_F_SIZE
+        iw[I_ACTION] = DONE
+        return DONE
+    limit = iw[I_DOT_LIMIT]
+    _take_merit(iw, rw, _merit(Ft, rw[R_TWO], limit))
+    if iw[I_ACTION] != ACCEPT:
+        if iw[I_ACTION] == EVALUATE:
+            _trial_point(xk, Fk, rw[R_NEG_SIGMA], rw[R_STEP], xt)
+        return iw[I_ACTION]
+    _accepted(iw, rw, _spectral_quotient(xk, Fk, xt, Ft, limit))
+    if iw[I_ACTION] == EVALUATE:
+        _trial_point(xt, Ft, rw[R_NEG_SIGMA], rw[R_STEP], xk)
+        return MOVED_EVALUATE
+    return MOVED_DONE
 
 
 @kernel
