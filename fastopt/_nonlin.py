@@ -858,16 +858,22 @@ def _fast_krylov(F, x0, args, key):
         return None
     n = x0.size
     size = KJ.kj_workspace_size(n, entry[1])
-    kept = n >= _SPARE_WORK_FROM
+    kept = (n >= _SPARE_WORK_FROM
+            and size + K.NR + 5 * n <= spare_work.MAX_ENTRIES)
     if kept:
         # the Krylov workspace and the driver's state (see
         # nonlin_krylov_run)
         size += K.NR + 5 * n
         work = spare_work.take(size)
     else:
+        # NumPy's, for its huge pages; the kernel allocates the driver's
+        # state, which keeps the peak of a very large solve lower than one
+        # huge-page mapping of both
         work = np.empty(size)
     rw, iw, _, krw, kj = K.nonlin_krylov_run(addr[0], addr[1], args, x0,
                                              entry[0], entry[1], work[:size])
+    if not kept:
+        del work     # before the copies: they do not add to the peak
     o = K.OX
     x = rw[o:o + n].copy()
     fvec = rw[o + n:o + 2 * n].copy()
