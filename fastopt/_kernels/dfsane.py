@@ -548,16 +548,25 @@ def _vector_step(iw, rw):
 
 
 @inline_kernel
-def _take_evaluation(iw, rw, F):
-    # The answer to an EVALUATE: count it, then store F at the trial slot
-    # and take its merit; False (and DONE) for a residual of the wrong size.
-    n = iw[I_N]
+def _count_evaluation(iw, F):
+    # Count the answer F to an EVALUATE; False (and DONE) for a residual of
+    # the wrong size.
     iw[I_NFEV] += 1
-    if F.size != n:
+    if F.size != iw[I_N]:
         iw[I_BAD_SIZE] = F.size
         iw[I_STATUS] = STATUS_BAD_F_SIZE
         iw[I_ACTION] = DONE
         return False
+    return True
+
+
+@inline_kernel
+def _take_evaluation(iw, rw, F):
+    # The answer to an EVALUATE: count it, then store F at the trial slot
+    # and take its merit; False (and DONE) for a residual of the wrong size.
+    if not _count_evaluation(iw, F):
+        return False
+    n = iw[I_N]
     ot = _trial_offset(iw)
     rw[ot + n:ot + 2 * n] = F
     _take_merit(iw, rw, _merit(F, rw[R_TWO], iw[I_DOT_LIMIT]))
@@ -648,12 +657,7 @@ def dfsane_held_step(iw, rw, xk, Fk, xt, Ft):
     Fk = borrowed(Fk)
     xt = borrowed(xt)
     Ft = borrowed(Ft)
-    n = iw[I_N]
-    iw[I_NFEV] += 1
-    if Ft.size != n:
-        iw[I_BAD_SIZE] = Ft.size
-        iw[I_STATUS] = STATUS_BAD_F_SIZE
-        iw[I_ACTION] = DONE
+    if not _count_evaluation(iw, Ft):
         return DONE
     limit = iw[I_DOT_LIMIT]
     _take_merit(iw, rw, _merit(Ft, rw[R_TWO], limit))
