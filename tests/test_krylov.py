@@ -564,3 +564,31 @@ def test_workspace_object_as_krylov_jacobian_uses_it(kind):
         sym.solve(np.eye(3), np.ones(3))
     with pytest.raises(ValueError, match="method must be one of"):
         fk.KrylovWorkspace("tfqmr", 3)
+
+
+@pytest.mark.parametrize("nv", [0, 1, 2, 5])
+def test_one_pass_gram_schmidt_is_modified_gram_schmidt(nv):
+    # _mgs sums each coefficient in the pass that subtracts the previous
+    # one: the result is a dot-then-axpy modified Gram-Schmidt's to
+    # rounding, with w orthogonal to the basis after it
+    rng = np.random.default_rng(nv)
+    n = 1003
+    V = np.linalg.qr(rng.standard_normal((n, max(nv, 1))))[0][:, :nv].T
+    w = rng.standard_normal(n)
+    ovv, ow, hc = 0, nv * n, (nv + 1) * n
+    rw = np.zeros(hc + nv + 1)
+    rw[:nv * n] = V.ravel()
+    rw[ow:ow + n] = w
+    before, after = kk._mgs(rw, ovv, nv, ow, hc, n)
+    expect_h = np.empty(nv + 1)
+    ref = w.copy()
+    for k in range(nv):
+        expect_h[k] = V[k] @ ref
+        ref -= expect_h[k] * V[k]
+    expect_h[nv] = np.linalg.norm(ref)
+    assert before == pytest.approx(np.linalg.norm(w), rel=1e-14)
+    assert after == pytest.approx(expect_h[nv], rel=1e-13)
+    np.testing.assert_allclose(rw[hc:hc + nv + 1], expect_h, rtol=1e-12,
+                               atol=1e-13)
+    np.testing.assert_allclose(rw[ow:ow + n], ref, rtol=0, atol=1e-13)
+    assert np.all(np.abs(V @ rw[ow:ow + n]) < 1e-13)

@@ -502,14 +502,59 @@ def _mgs(rw, ovv, nv, ow, hc, n):
     vectors: ``h[:nv]`` to ``rw[hc:]``, ``h[nv] = ||w||`` after; returns
     ``(||w|| before, ||w|| after)``.  gmres and lgmres then decide
     breakdown and normalise ``w`` each as SciPy does."""
-    before = _nrm(rw, ow, n)
+    # One pass per basis vector, not two: the pass that subtracts h_k v_k
+    # from w also sums v_{k+1} . w for the next coefficient (the first
+    # pass sums ||w||^2 and v_0 . w, the last ||w||^2 again).  The same
+    # arithmetic as a dot then an axpy per vector, in half the passes over
+    # w; only the order within each sum differs.
+    if nv == 0:
+        before = _nrm(rw, ow, n)
+        rw[hc] = before
+        return before, before
+    ss, t = _dots2(rw, ow, ow, ovv, n)
+    before = math.sqrt(ss)
     for k in range(nv):
-        t = _dot(rw, ovv + k * n, ow, n)
         rw[hc + k] = t
-        _axpy(rw, -t, ovv + k * n, ow, n)
-    after = _nrm(rw, ow, n)
+        nxt = ovv + (k + 1) * n if k + 1 < nv else ow
+        t = _axpy_dot(rw, -t, ovv + k * n, ow, nxt, n)
+    after = math.sqrt(t)
     rw[hc + nv] = after
     return before, after
+
+
+@reduction_kernel
+def _dots2(rw, a, b, c, n):
+    # (a . b, a . c) in one pass
+    x = rw[a:a + n]
+    y = rw[b:b + n]
+    z = rw[c:c + n]
+    s = 0.0
+    t = 0.0
+    for i in range(n):
+        s += x[i] * y[i]
+        t += x[i] * z[i]
+    return s, t
+
+
+@reduction_kernel
+def _axpy_dot(rw, alpha, src, dst, nxt, n):
+    # rw[dst] += alpha * rw[src], then the dot of rw[nxt] (which may be
+    # dst itself) with the new rw[dst], in one pass
+    v_dst = rw[dst:dst + n]
+    v_src = rw[src:src + n]
+    v_nxt = rw[nxt:nxt + n]
+    s = 0.0
+    if nxt == dst:
+        for i in range(n):
+            d = v_dst[i] + alpha * v_src[i]
+            v_dst[i] = d
+            s += d * d
+    else:
+        for i in range(n):
+            d = v_dst[i] + alpha * v_src[i]
+            v_dst[i] = d
+            s += v_nxt[i] * d
+    return s
 
 
 @inline_kernel
