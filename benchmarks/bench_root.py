@@ -5,7 +5,9 @@ NumPy function ('python') and as an ``@njit`` function ('njit'; fastopt
 solves it entirely in compiled code, SciPy calls it from MINPACK); and
 (RootLoop) 10**4 small systems solved from a user's ``@njit`` loop with
 ``fastopt.compiled.root_hybr`` / ``root_lm``, against a Python loop of
-``scipy.optimize.root`` calls.
+``scipy.optimize.root`` calls; and (RootSmallInLoop) RootSmall's systems
+solved the same way, fastopt's compiled solve with no Python at all: the
+lower bound of RootSmall's 'njit' ratios.
 """
 try:
     from . import common  # noqa: F401
@@ -137,3 +139,71 @@ class RootLoop:
         return int(self.solve()[1])
 
     track_solved.unit = "systems"
+
+
+IN_LOOP_SOLVES = 100
+
+
+def _in_loop(method):
+    # A user's @njit loop of IN_LOOP_SOLVES compiled solves of fun from x0
+    # (fun is an argument: numba compiles the loop once per residual, in
+    # setup)
+    if method == "hybr":
+        @njit
+        def solve(fun, x0):
+            nfev = 0
+            for _ in range(IN_LOOP_SOLVES):
+                x, _, _, k, _ = compiled.root_hybr(fun, x0.copy(), (),
+                                                   1.49012e-08, 0)
+                nfev += k
+            return nfev
+    else:
+        @njit
+        def solve(fun, x0):
+            nfev = 0
+            for _ in range(IN_LOOP_SOLVES):
+                x, _, _, k, _ = compiled.root_lm(fun, x0.copy(), (),
+                                                 1.49012e-08, 1.49012e-08,
+                                                 0)
+                nfev += k
+            return nfev
+    return solve
+
+
+class RootSmallInLoop:
+    """RootSmall's ``@njit`` systems, 100 solves each: fastopt's compiled
+    solver from a user's ``@njit`` loop (no Python in or around the solve)
+    against 100 scipy.optimize.root calls.  The ratio is what fastopt's
+    kernels alone take against SciPy's whole call: no Python wrapper could
+    bring RootSmall's 'njit' ratio below it."""
+
+    params = [["rosenbrock", "powell_singular", "helical_valley",
+               "broyden_tridiagonal_10"], ["hybr", "lm"], list(IMPLS)]
+    param_names = ["problem", "method", "impl"]
+    timeout = 600
+
+    def setup(self, problem, method, impl):
+        from fastopt import _examples
+
+        _, fun, x0 = _examples.root_problem(problem)
+        if impl == "fastopt":
+            loop = _in_loop(method)
+            self.solve = lambda: loop(fun, x0)
+        else:
+            import scipy.optimize
+
+            def solve():
+                nfev = 0
+                for _ in range(IN_LOOP_SOLVES):
+                    nfev += scipy.optimize.root(fun, x0, method=method).nfev
+                return nfev
+            self.solve = solve
+        self.solve()  # compile / warm up
+
+    def time_solves(self, problem, method, impl):
+        self.solve()
+
+    def track_nfev(self, problem, method, impl):
+        return self.solve() // IN_LOOP_SOLVES
+
+    track_nfev.unit = "evaluations"
