@@ -1,7 +1,7 @@
 """The work arrays of recent large solves, kept for the next ones.
 
-A nonlin, Newton-Krylov or DF-SANE solve at 10^5 unknowns works in a few
-megabytes to a few tens of megabytes.  Allocated afresh, that memory is
+A nonlin or Newton-Krylov solve at 10^5 unknowns works in a few megabytes
+to a few tens of megabytes.  Allocated afresh, that memory is
 faulted in page by page on every solve: glibc's malloc hands a block of
 that size back to the system (or maps it afresh) as soon as other
 allocations -- the user's NumPy code between two solves, say -- have
@@ -60,10 +60,9 @@ def give(work):
 
 
 def _mapped(size):
-    # A mapping of its own, not a block of malloc's heap: a kept block in
-    # the heap would split it, and the user's own NumPy code between two
-    # solves would find its freed memory trimmed and fault it in again.
-    # Huge pages where the system offers them: fewer faults the first time.
+    # A mapping of its own, not a block of malloc's heap, so that keeping
+    # it never splits the heap the user's own code allocates from.  Huge
+    # pages where the system offers them: fewer faults the first time.
     if size * 8 < mmap.PAGESIZE:
         return np.empty(size)
     region = mmap.mmap(-1, size * 8)

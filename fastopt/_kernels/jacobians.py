@@ -44,7 +44,8 @@ from .reductions import (INF_BITS, LONG_VECTOR, abs_max_bits, long_dot,
 
 __all__ = ["BROYDEN1", "BROYDEN2", "ANDERSON", "LINEARMIXING",
            "DIAGBROYDEN", "EXCITINGMIXING", "RESTART", "SIMPLE", "SVD",
-           "jac_new", "jac_new_in", "jac_state_entries", "jac_setup", "jac_solve", "jac_prepare", "jac_resize",
+           "jac_new", "jac_new_in", "jac_state_entries", "jac_setup",
+           "jac_solve", "jac_prepare", "jac_resize",
            "jac_update", "jac_matvec", "jac_rmatvec", "jac_rsolve",
            "jac_todense", "jac_size", "jac_capacity", "jac_init", "NJH"]
 

@@ -55,10 +55,10 @@ from .jacobians import jac_prepare, jac_resize, jac_setup, jac_solve, jac_update
 from .jacobians import jac_capacity, jac_init, jac_size
 from . import krylov as kr
 from .krylov_jacobian import (K_NFEV, NKH, kj_new_in, kj_setup, kj_solve,
-                              kj_workspace_size,
-                              kj_update)
+                              kj_update, kj_workspace_size)
 
-__all__ = ["nonlin_start", "nonlin_start_in", "nonlin_advance", "nonlin_at", "nonlin_run",
+__all__ = ["nonlin_start", "nonlin_start_in", "nonlin_advance", "nonlin_at",
+           "nonlin_run",
            "nonlin_krylov_at", "nonlin_krylov_run",
            "O_KIND", "O_ALPHA", "O_RED", "O_MAXRANK", "O_TORETAIN", "O_W0",
            "O_M", "O_ALPHAMAX", "O_FTOL", "O_FRTOL", "O_XTOL", "O_XRTOL",
