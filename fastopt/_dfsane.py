@@ -481,7 +481,7 @@ def _solve_held(func, x, F0, args, opts):
             Fk = value
     if int(iw[K.I_STATUS]) == K.STATUS_BAD_F_SIZE:
         raise _changed_size()
-    return (xk.copy(), np.array(Fk, copy=True), int(iw[K.I_STATUS]),
+    return (xk.copy(), Fk.copy(), int(iw[K.I_STATUS]),
             int(iw[K.I_NFEV]), int(iw[K.I_K]))
 
 

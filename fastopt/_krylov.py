@@ -150,16 +150,22 @@ _SPARE = {}
 _SPARE_MAX_BYTES = 1 << 23
 
 
+def _new_workspace(key):
+    """``(iw, rw)`` for ``krylov_workspace(*key)``; ``rw`` of more than
+    _SPARE_MAX_BYTES is a view of fastopt._spare_work's array (its base,
+    to be handed back when the workspace is done with)."""
+    size = _k.krylov_workspace_size(*key[:6])
+    if size * 8 <= _SPARE_MAX_BYTES:
+        return _k.krylov_workspace(*key)
+    rw = spare_work.take(size)[:size]
+    return _k.krylov_workspace_in(rw, *key), rw
+
+
 def _workspace(*key):
-    """``(iw, rw)`` for ``krylov_workspace(*key)``, reusing a spare one
-    (a large ``rw`` is a view of fastopt._spare_work's array)."""
+    """``(iw, rw)`` for ``krylov_workspace(*key)``, reusing a spare one."""
     ws = _SPARE.pop(key, None)
     if ws is None:
-        size = _k.krylov_workspace_size(*key[:6])
-        if size * 8 <= _SPARE_MAX_BYTES:
-            return _k.krylov_workspace(*key)
-        rw = spare_work.take(size)[:size]
-        return _k.krylov_workspace_in(rw, *key), rw
+        return _new_workspace(key)
     else:
         iw = ws[0]
         # lgmres's outer list is loaded afresh by the caller
@@ -173,8 +179,8 @@ def _release(key, ws):
     rw = ws[1]
     if rw.nbytes <= _SPARE_MAX_BYTES:
         _SPARE[key] = ws
-    elif isinstance(rw.base, np.ndarray):
-        spare_work.give(rw.base)
+    else:
+        spare_work.give(rw.base)     # (see _new_workspace)
 
 
 def _run_compiled(iw, rw, A, b, x, has_x0, rtol, atol, maxiter):
@@ -625,19 +631,14 @@ class KrylovWorkspace:
                                  "non-negative")
         else:
             size = 0
-        key = (code, n, size, int(outer_k), int(outer_k) + 1,
-               1 if store_outer_Av else 0, bool(prepend_outer_v), False, 0)
-        entries = _k.krylov_workspace_size(*key[:6])
-        if entries * 8 <= _SPARE_MAX_BYTES:
-            self.iw, self.rw = _k.krylov_workspace(*key)
-        else:
+        self.iw, self.rw = _new_workspace(
+            (code, n, size, int(outer_k), int(outer_k) + 1,
+             1 if store_outer_Av else 0, bool(prepend_outer_v), False, 0))
+        if self.rw.nbytes > _SPARE_MAX_BYTES:
             # fastopt._spare_work's array, handed back when this
             # workspace goes (the last of its users: nothing returned to
             # a caller is a view of it)
-            spare = spare_work.take(entries)
-            self.rw = spare[:entries]
-            self.iw = _k.krylov_workspace_in(self.rw, *key)
-            weakref.finalize(self, spare_work.give, spare)
+            weakref.finalize(self, spare_work.give, self.rw.base)
 
     def solve(self, A, b, x0=None, *, rtol=1e-5, atol=0., maxiter=None,
               M=None, callback=None, shift=0.0):

@@ -245,11 +245,9 @@ def nonlin_start(x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
     LS_NONE/LS_ARMIJO/LS_WOLFE, ``norm_kind`` NORM_MAX/NORM_TWO/
     NORM_EXTERNAL, ``generic`` whether the Jacobian is run from Python,
     ``report`` whether to stop with REPORT after every iteration."""
-    iw = np.zeros(NI, np.int64)
-    rw = np.zeros(NR + 5 * x0.size)
-    _init_state(iw, rw, x0, f_tol, f_rtol, x_tol, x_rtol, iterlim, maxiter,
-                line_search, norm_kind, generic, report)
-    return iw, rw
+    return nonlin_start_in(np.empty(NR + 5 * x0.size), x0, f_tol, f_rtol,
+                           x_tol, x_rtol, iterlim, maxiter, line_search,
+                           norm_kind, generic, report)
 
 
 @kernel
